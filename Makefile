@@ -1,0 +1,41 @@
+# Two commands for a new user: `make demo` and `make test`. Both set up .venv/ first when needed.
+SHELL := /bin/bash
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+UV_VERSION := 0.13.8
+INSTALLED := $(VENV)/.installed
+# Keras 2 (tf_keras) for TFT/TFMA and our code; must be set before TensorFlow is imported.
+export TF_USE_LEGACY_KERAS := 1
+
+.PHONY: setup demo test test-unit bench lock clean
+
+setup: $(INSTALLED)
+
+# Rebuilt only when the lock or the package metadata change, so a second `make setup` is instant.
+$(INSTALLED): requirements.lock setup.py pyproject.toml
+	@test -x $(PYTHON) || "$$(scripts/find_python310.sh)" -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PYTHON) --no-deps -e .
+	touch $@
+
+demo: setup
+	$(VENV)/bin/gc-tfx run
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+test-unit: setup
+	$(VENV)/bin/python -m pytest -m "not e2e"
+
+bench: setup
+	$(VENV)/bin/python -m benchmarks.run_all
+
+# Regenerates the lock from requirements.in (needs uv; `make setup` installs it in .venv).
+lock: setup
+	$(VENV)/bin/uv pip compile requirements.in --python-version 3.10 \
+		--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
+		--quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

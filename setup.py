@@ -1,0 +1,27 @@
+"""gc-tfx: a TFX pipeline comparing training with and without Gradient Centralization.
+
+Dependencies are pinned in requirements.lock (installed by `make setup`), so install_requires only names the
+top-level packages; the lock decides their versions.
+"""
+import setuptools
+
+setuptools.setup(
+    name="gc-tfx",
+    version="0.1.0",
+    description="Does Gradient Centralization train this image model better? A TFX pipeline that answers honestly.",
+    packages=setuptools.find_packages(include=["pipeline", "pipeline.*", "components", "components.*",
+                                               "trainer", "trainer.*", "kubeflow", "kubeflow.*"]),
+    python_requires=">=3.9,<3.11",
+    install_requires=[
+        "tfx[kfp]==1.16.0",
+        "tensorflow>=2.16,<2.17",
+        "tf-keras>=2.16,<2.17",
+        "apache-beam[gcp]",
+        "tensorflow-datasets",
+        "kfp",
+        "Pillow",
+        "matplotlib",
+        "absl-py",
+    ],
+    entry_points={"console_scripts": ["gc-tfx=pipeline.cli:main"]},
+)

@@ -1,0 +1,17 @@
+"""Feature keys shared by the ExampleGen, Transform, the Trainers and serving.
+
+Labels follow the folder names in sorted order, as Keras' image_dataset_from_directory and TFDS do.
+"""
+from typing import Tuple
+
+IMAGE_KEY = "image"  # encoded PNG/JPEG bytes
+LABEL_KEY = "label"  # int64: index into CLASS_NAMES
+FILENAME_KEY = "filename"  # path relative to the data folder, e.g. "train/horses/horse01-0.png"
+
+CLASS_NAMES: Tuple[str, ...] = ("horses", "humans")
+POSITIVE_CLASS = "humans"  # the model's sigmoid output is the probability of this class
+
+
+def transformed_name(key: str) -> str:
+    """Name of a feature after Transform, as in the TFX templates."""
+    return f"{key}_xf"
