@@ -1,0 +1,68 @@
+"""Runs the pipeline on this machine with LocalDagRunner; the only place local paths are computed.
+
+Layout under OUTPUT: `metadata.sqlite` (ML Metadata), `artifacts/` (every component's outputs),
+`serving_model/<version>/` (the pushed SavedModel) and `data/` (the synthesized default dataset).
+"""
+import dataclasses
+import os
+from typing import List
+
+from absl import logging
+from tfx import v1 as tfx
+
+from pipeline import pipeline as pipeline_lib
+
+PIPELINE_NAME = "gc-tfx"
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema", "schema.pbtxt")
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputLayout:
+    """Where a local run keeps its files."""
+
+    root: str
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.root, "metadata.sqlite")
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.root, "artifacts")
+
+    @property
+    def serving_model_dir(self) -> str:
+        return os.path.join(self.root, "serving_model")
+
+    @property
+    def default_data_dir(self) -> str:
+        return os.path.join(self.root, "data")
+
+
+def local_beam_pipeline_args() -> List[str]:
+    """Beam DirectRunner on every core: worker processes, since images are decoded in Python."""
+    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={os.cpu_count() or 1}"]
+
+
+def run_locally(*, data_root: str, layout: OutputLayout, epochs: int, batch_size: int, image_size: int,
+                seed: int, quality_floor: float = 0.5, enable_cache: bool = True) -> None:
+    """Builds and runs the pipeline; raises the failing component's exception."""
+    os.makedirs(layout.root, exist_ok=True)
+    pipeline = pipeline_lib.create_pipeline(
+        pipeline_name=PIPELINE_NAME,
+        pipeline_root=os.path.abspath(layout.pipeline_root),
+        data_root=os.path.abspath(data_root),
+        schema_path=SCHEMA_PATH,
+        serving_model_dir=os.path.abspath(layout.serving_model_dir),
+        epochs=epochs,
+        batch_size=batch_size,
+        image_size=image_size,
+        seed=seed,
+        quality_floor=quality_floor,
+        enable_cache=enable_cache,
+        beam_pipeline_args=local_beam_pipeline_args(),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            os.path.abspath(layout.metadata_path)),
+    )
+    logging.info("Running %s with artifacts in %s", PIPELINE_NAME, layout.pipeline_root)
+    tfx.orchestration.LocalDagRunner().run(pipeline)
