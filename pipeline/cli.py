@@ -8,6 +8,7 @@ import os
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 
 import argparse
+import logging as python_logging
 import sys
 from typing import Callable, List, Optional
 
@@ -57,7 +58,24 @@ def _add_run_command(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--image-size", type=int, default=300, help="Side images are resized to (default: 300).")
     run.add_argument("--seed", type=int, default=42,
                      help="Seed for initial weights, data order and augmentation, shared by both models.")
-    run.set_defaults(handler=_not_implemented("run"))
+    run.add_argument("--quality-floor", type=float, default=0.5,
+                     help="Minimum test binary accuracy a model needs to be pushed (default: 0.5).")
+    run.add_argument("--no-cache", action="store_true", help="Rerun every component instead of reusing results.")
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    for name in ("epochs", "batch_size", "image_size"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+    if not 0.0 <= args.quality_floor <= 1.0:
+        raise UserError(f"--quality-floor must be between 0 and 1, got {args.quality_floor}.")
+    from pipeline import local_run_command
+
+    return local_run_command.run(
+        data=args.data, output=args.output, epochs=args.epochs, batch_size=args.batch_size,
+        image_size=args.image_size, seed=args.seed, quality_floor=args.quality_floor,
+        enable_cache=not args.no_cache, verbose=args.verbose)
 
 
 def _add_report_command(subparsers: argparse._SubParsersAction) -> None:
@@ -93,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.use_absl_handler()
-    logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
+    # INFO records still reach pipeline.progress (one line per component); the console shows them only
+    # with --verbose.
+    logging.set_verbosity(logging.INFO)
+    logging.get_absl_handler().setLevel(python_logging.INFO if args.verbose else python_logging.WARNING)
     try:
         return args.handler(args) or 0
     except UserError as error:

@@ -1,0 +1,59 @@
+"""`gc-tfx run`: synthesize data when none is given, run the pipeline, print the comparison.
+
+Failures become one paragraph naming the component and the cause; the full log is in --verbose output.
+"""
+import os
+import sys
+import time
+from typing import Optional
+
+from pipeline import progress, run_summary
+from pipeline.cli import UserError
+from pipeline.local_runner import OutputLayout, run_locally
+
+
+def _default_data(layout: OutputLayout, image_size: int, seed: int) -> str:
+    from pipeline.datasets import synthetic
+
+    print(f"No --data given: drawing the default synthetic dataset into {layout.default_data_dir} ...")
+    summary = synthetic.write_synthetic_dataset(layout.default_data_dir, image_size=image_size, seed=seed)
+    print(f"  {synthetic.describe(summary)}")
+    return layout.default_data_dir
+
+
+def _failure_paragraph(component: Optional[str], error: BaseException, layout: OutputLayout) -> str:
+    where = f"component {component}" if component else "the pipeline before any component ran"
+    cause = str(error).strip() or type(error).__name__
+    return (f"{where} failed: {cause}\n"
+            f"Artifacts and ML Metadata are in {layout.root}; rerun the same command to resume from the cache "
+            f"once the cause is fixed, or add --verbose to see every component's log.")
+
+
+def run(*, data: Optional[str], output: str, epochs: int, batch_size: int, image_size: int, seed: int,
+        quality_floor: float, enable_cache: bool, verbose: bool) -> int:
+    """Runs the whole pipeline locally; returns the process exit code."""
+    layout = OutputLayout(output)
+    if data is not None and not os.path.isdir(data):
+        raise UserError(f"--data {data} is not a folder; expected {data}/train/{{horses,humans}} and "
+                        f"{data}/test/{{horses,humans}}.")
+    try:
+        data_root = data if data is not None else _default_data(layout, image_size, seed)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+    print(f"Running the gc-tfx pipeline on {data_root} ({epochs} epochs, batch {batch_size}, {image_size} px); "
+          f"output in {layout.root}")
+    component_progress = progress.follow_components(sys.stdout)
+    started = time.monotonic()
+    try:
+        run_locally(data_root=data_root, layout=layout, epochs=epochs, batch_size=batch_size,
+                    image_size=image_size, seed=seed, quality_floor=quality_floor, enable_cache=enable_cache)
+    except Exception as error:  # a component's own exception: turned into a paragraph, not a stack trace
+        if component_progress.running_component:
+            print(" failed")
+        if verbose:
+            raise
+        raise UserError(_failure_paragraph(component_progress.running_component, error, layout)) from error
+    print(f"Pipeline finished in {time.monotonic() - started:.0f} s.\n")
+    print(run_summary.format_summary(run_summary.load_summary(layout.metadata_path)))
+    return 0
