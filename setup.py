@@ -11,6 +11,7 @@ setuptools.setup(
     description="Does Gradient Centralization train this image model better? A TFX pipeline that answers honestly.",
     packages=setuptools.find_packages(include=["pipeline", "pipeline.*", "components", "components.*",
                                                "trainer", "trainer.*", "kubeflow", "kubeflow.*"]),
+    package_data={"pipeline": ["schema/*.pbtxt"]},
     python_requires=">=3.9,<3.11",
     install_requires=[
         "tfx[kfp]==1.16.0",

@@ -30,7 +30,7 @@ def _failure_paragraph(component: Optional[str], error: BaseException, layout: O
 
 
 def run(*, data: Optional[str], output: str, epochs: int, batch_size: int, image_size: int, seed: int,
-        quality_floor: float, enable_cache: bool, verbose: bool) -> int:
+        eval_percent: int, quality_floor: float, beam_workers: int, enable_cache: bool, verbose: bool) -> int:
     """Runs the whole pipeline locally; returns the process exit code."""
     layout = OutputLayout(output)
     if data is not None and not os.path.isdir(data):
@@ -47,10 +47,9 @@ def run(*, data: Optional[str], output: str, epochs: int, batch_size: int, image
     started = time.monotonic()
     try:
         run_locally(data_root=data_root, layout=layout, epochs=epochs, batch_size=batch_size,
-                    image_size=image_size, seed=seed, quality_floor=quality_floor, enable_cache=enable_cache)
+                    image_size=image_size, seed=seed, eval_percent=eval_percent, quality_floor=quality_floor,
+                    enable_cache=enable_cache, beam_workers=beam_workers)
     except Exception as error:  # a component's own exception: turned into a paragraph, not a stack trace
-        if component_progress.running_component:
-            print(" failed")
         if verbose:
             raise
         raise UserError(_failure_paragraph(component_progress.running_component, error, layout)) from error

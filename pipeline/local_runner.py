@@ -11,9 +11,9 @@ from absl import logging
 from tfx import v1 as tfx
 
 from pipeline import pipeline as pipeline_lib
+from pipeline.schema import SCHEMA_FILE
 
 PIPELINE_NAME = "gc-tfx"
-SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema", "schema.pbtxt")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,28 +39,33 @@ class OutputLayout:
         return os.path.join(self.root, "data")
 
 
-def local_beam_pipeline_args() -> List[str]:
-    """Beam DirectRunner on every core: worker processes, since images are decoded in Python."""
-    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={os.cpu_count() or 1}"]
+def local_beam_pipeline_args(workers: int) -> List[str]:
+    """Beam DirectRunner: `workers` processes (images are decoded in Python, so threads would share one core);
+    1 runs in-process, which starts faster on tiny data."""
+    if workers <= 1:
+        return ["--direct_running_mode=in_memory"]
+    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
 def run_locally(*, data_root: str, layout: OutputLayout, epochs: int, batch_size: int, image_size: int,
-                seed: int, quality_floor: float = 0.5, enable_cache: bool = True) -> None:
+                seed: int, eval_percent: int = 10, quality_floor: float = 0.5,
+                enable_cache: bool = True, beam_workers: int = os.cpu_count() or 1) -> None:
     """Builds and runs the pipeline; raises the failing component's exception."""
     os.makedirs(layout.root, exist_ok=True)
     pipeline = pipeline_lib.create_pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=os.path.abspath(layout.pipeline_root),
         data_root=os.path.abspath(data_root),
-        schema_path=SCHEMA_PATH,
+        schema_path=SCHEMA_FILE,
         serving_model_dir=os.path.abspath(layout.serving_model_dir),
         epochs=epochs,
         batch_size=batch_size,
         image_size=image_size,
         seed=seed,
+        eval_percent=eval_percent,
         quality_floor=quality_floor,
         enable_cache=enable_cache,
-        beam_pipeline_args=local_beam_pipeline_args(),
+        beam_pipeline_args=local_beam_pipeline_args(beam_workers),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             os.path.abspath(layout.metadata_path)),
     )

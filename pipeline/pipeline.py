@@ -86,7 +86,7 @@ def create_pipeline(
         candidate_model=trainers[GC_TRAINER_ID].outputs["model"],
         baseline_model=trainers[BASELINE_TRAINER_ID].outputs["model"],
         metric=selection_metric,
-        quality_floor=quality_floor,
+        quality_floor=float(quality_floor),
     )
 
     # Copy the selected SavedModel to serving_model_dir/<version>/ when it was blessed.

@@ -15,7 +15,7 @@ _CACHED = re.compile(r"^A cached execution \d+ is used\.$")
 
 
 class ComponentProgress(logging.Handler):
-    """Prints `component ... done in 12.3 s (cached)` lines and remembers the component still running."""
+    """Prints `X running ...` / `X done in 12.3 s (cached)` lines and remembers the component still running."""
 
     def __init__(self, stream: TextIO = sys.stdout) -> None:
         super().__init__(level=logging.INFO)
@@ -30,13 +30,13 @@ class ComponentProgress(logging.Handler):
             self.running_component = match.group("node")
             self._started = time.monotonic()
             self._cached = False
-            self._stream.write(f"  {self.running_component} ...")
+            self._stream.write(f"  {self.running_component} running ...\n")
             self._stream.flush()
         elif _CACHED.match(message):
             self._cached = True
         elif (match := _FINISHED.match(message)) and match.group("node") == self.running_component:
             note = " (cached)" if self._cached else ""
-            self._stream.write(f" done in {time.monotonic() - self._started:.1f} s{note}\n")
+            self._stream.write(f"  {self.running_component} done in {time.monotonic() - self._started:.1f} s{note}\n")
             self._stream.flush()
             self.running_component = None
 

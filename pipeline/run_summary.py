@@ -16,6 +16,7 @@ PUSHER_ID = "Pusher"
 INGESTION_SUMMARY_FILE = "ingestion_summary.json"
 REJECTED_FILE = "rejected.csv"
 SELECTION_FILE = "selection.json"
+SPLIT_NAMES = ("train", "eval", "test")
 
 # (TFMA metric name, label for people), in the order the table shows them.
 METRIC_ROWS = (
@@ -76,8 +77,10 @@ def _format_difference(candidate: Optional[float], baseline: Optional[float], me
 
 
 def _data_line(ingestion: Dict[str, Any], rejected_csv: str) -> str:
-    splits = ", ".join(f"{split} {sum(counts.values())} ({', '.join(f'{n} {name}' for name, n in counts.items())})"
-                       for split, counts in ingestion["ingested"].items())
+    ingested = ingestion["ingested"]
+    splits = ", ".join(
+        f"{split} {sum(ingested[split].values())} ({', '.join(f'{n} {name}' for name, n in ingested[split].items())})"
+        for split in SPLIT_NAMES if split in ingested)
     rejected = ingestion["rejected_total"]
     rejected_note = f"; rejected {rejected}, listed in {rejected_csv}" if rejected else "; rejected 0"
     return f"Data: {splits}{rejected_note}"
