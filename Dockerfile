@@ -1,19 +1,32 @@
-# The image every Kubeflow task runs: TFX 1.16 plus this project, installed under the lock's pins.
-# Pinned base, never `latest`. The TFX KFP v2 launcher command comes from the compiled pipeline spec,
-# so the base image's entrypoint is kept.
+# The image every Kubeflow task runs: TFX 1.16 plus this project, installed under requirements.lock's pins.
+# Build from the repository root:  docker build -t REGISTRY/gc-tfx:TAG .   (kubeflow/README.md has the whole path)
+#
+# The base tag is the lock's tfx version, never `latest`. Its user (root) is kept: the KFP v2 launcher wraps each
+# task's command and creates /gcs, /minio and /s3 at the filesystem root for artifacts. The command itself comes
+# from the compiled package (`python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor`), so
+# everything below installs into the interpreter `python` names, through `python -m pip`, never a bare `pip`.
 FROM tensorflow/tfx:1.16.0
 
-# Keras 2 (tf_keras) for TFT/TFMA and the trainer; set before anything imports TensorFlow.
+# Keras 2 (tf_keras) for TFT/TFMA and the trainer: set before anything imports TensorFlow, as the CLI does.
 ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# kubeflow/options.py IMAGE_SOURCE_ROOT: compiled packages read the schema from /gc-tfx/pipeline/schema/.
 WORKDIR /gc-tfx
-COPY requirements.lock setup.py pyproject.toml README.md ./
+
+# Dependencies first, before any source is copied, so this slow layer is rebuilt only when the lock or the
+# package metadata change. -c holds every dependency to the lock's version; the project itself is still empty.
+COPY requirements.lock setup.py pyproject.toml ./
+RUN python -m pip install -c requirements.lock -e .
+
+# The code, installed in place (as `make setup` does) so that pipeline/schema/schema.pbtxt stays beside it.
 COPY pipeline/ pipeline/
 COPY components/ components/
 COPY trainer/ trainer/
 COPY kubeflow/ kubeflow/
-# -c keeps every dependency at the lock's version; packages the base image already has are left alone.
-RUN python -m pip install -c requirements.lock .
+# The import check fails the build, not a cluster run, if the launcher's module or our code cannot load.
+RUN python -m pip install --no-deps -e . \
+    && python -c "import tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor, pipeline.pipeline, trainer.task"

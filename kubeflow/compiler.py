@@ -1,0 +1,110 @@
+"""Compiles the pipeline `gc-tfx run` executes locally into a Kubeflow Pipelines v2 package (YAML, schema 2.1.0).
+
+Same `create_pipeline`, different runner inputs: locations on the cluster instead of this machine, the image's
+schema file, no metadata connection (KFP brings its own ML Metadata), GPUs on the Trainers. The package is read
+back and checked the way the KFP client and server read it before compile returns.
+"""
+import os
+import sys
+from typing import Any, Dict, List
+
+import yaml
+from absl import logging
+from tfx import v1 as tfx
+from tfx import version as tfx_version
+from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+
+import pipeline as pipeline_package
+from components.image_example_gen import layout
+from kubeflow import options as options_lib
+from kubeflow import package as package_lib
+from kubeflow import resources
+from kubeflow.errors import OptionError
+from pipeline import pipeline as pipeline_lib
+from trainer import model as model_lib
+
+
+def _check_against_the_code(options: options_lib.CompileOptions) -> None:
+    """Limits the components would only enforce on the cluster, hours and a GPU node later."""
+    if options.image_size < model_lib.MIN_IMAGE_SIZE:
+        raise OptionError(f"--image-size {options.image_size} is too small for the CNN's conv/pool blocks; use at "
+                          f"least {model_lib.MIN_IMAGE_SIZE}.")
+    if not layout.MIN_EVAL_PERCENT <= options.eval_percent <= layout.MAX_EVAL_PERCENT:
+        raise OptionError(f"--eval-percent must be between {layout.MIN_EVAL_PERCENT} and {layout.MAX_EVAL_PERCENT}, "
+                          f"got {options.eval_percent}.")
+
+
+def build_pipeline(options: options_lib.CompileOptions) -> tfx.dsl.Pipeline:
+    """The local pipeline's graph with cluster locations, and the Trainers' resources applied."""
+    _check_against_the_code(options)
+    pipeline = pipeline_lib.create_pipeline(
+        pipeline_name=options.pipeline_name,
+        pipeline_root=options.pipeline_root,
+        data_root=options.data_root,
+        schema_path=options.schema_path,
+        serving_model_dir=options.serving_model_location,
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        image_size=options.image_size,
+        seed=options.seed,
+        quality_floor=options.quality_floor,
+        eval_percent=options.eval_percent,
+        enable_cache=options.enable_cache,
+        beam_pipeline_args=list(options.beam_pipeline_args),
+        metadata_connection_config=None,
+    )
+    resources.apply_to_trainers(
+        pipeline, resources.trainer_resource_spec(options.gpus, options.trainer_cpu, options.trainer_memory_gb))
+    return pipeline
+
+
+def _pipeline_spec(options: options_lib.CompileOptions) -> Dict[str, Any]:
+    config = kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=options.image,
+                                                              use_pipeline_spec_2_1=True)
+    job = kubeflow_v2_dag_runner.KubeflowV2DagRunner(config).run(build_pipeline(options), write_out=False)
+    spec = job["pipelineSpec"]
+    # TFX keeps the root only in the PipelineJob's runtime config, which a YAML package drops; KFP's UI and
+    # `gc-tfx kubeflow submit` read this field instead.
+    spec["defaultPipelineRoot"] = options.pipeline_root
+    return spec
+
+
+def _paths_of_this_machine() -> List[str]:
+    """Directories whose names must never reach the cluster: this checkout and the virtualenv."""
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(pipeline_package.__file__)))]
+    if sys.prefix != sys.base_prefix:
+        paths.append(sys.prefix)
+    return paths
+
+
+def _check_nothing_local(text: str) -> None:
+    for path in _paths_of_this_machine():
+        if path in text:
+            raise OptionError(f"The package would contain {path!r}, a path on this machine that tasks on the cluster "
+                              "cannot read; pass locations inside the image or on the cluster (gs://...).")
+
+
+def _header(options: options_lib.CompileOptions, spec: Dict[str, Any]) -> str:
+    gpus = f"{options.gpus} {resources.GPU_RESOURCE} each" if options.gpus else "no GPUs"
+    return (f"# Kubeflow Pipelines v2 package of {spec['pipelineInfo']['name']}, written by `gc-tfx kubeflow compile` "
+            f"(tfx {tfx_version.__version__}).\n"
+            f"# Every task runs {options.image}; the Trainers request {gpus}.\n")
+
+
+def compile_package(options: options_lib.CompileOptions, output_path: str) -> package_lib.PipelinePackage:
+    """Writes the package to `output_path` (.yaml/.yml) and returns it as read back; raises KubeflowError."""
+    if not output_path.endswith(package_lib.PACKAGE_SUFFIXES):
+        raise OptionError(f"--output must end with .yaml or .yml (the KFP client refuses other names), "
+                          f"got {output_path!r}.")
+    spec = _pipeline_spec(options)
+    text = _header(options, spec) + yaml.safe_dump(spec, sort_keys=True)
+    _check_nothing_local(text)
+    output_dir = os.path.dirname(os.path.abspath(output_path))
+    os.makedirs(output_dir, exist_ok=True)
+    with open(output_path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    package = package_lib.read_package(output_path)
+    package_lib.check_kfp_accepts(package)
+    logging.info("Wrote %s: %d tasks, image %s.", output_path, len(package.pipeline_spec.root.dag.tasks),
+                 options.image)
+    return package
