@@ -6,7 +6,6 @@ import os
 
 # Keras 2 (tf_keras) for TFT, TFMA and our trainer: must be set before anything imports TensorFlow.
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter; --verbose keeps Python logs
 
 import argparse
 import logging as python_logging
@@ -272,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    # TensorFlow's C++ start-up chatter (CUDA plugins, CPU features); read when TensorFlow loads, which every
+    # subcommand does lazily, after this line.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if args.verbose else "3")
     logging.use_absl_handler()
     # INFO records still reach pipeline.progress (one line per component); the console shows them only
     # with --verbose.
@@ -290,4 +292,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m pipeline.cli` runs this file as __main__; delegate to the importable module so that the
+    # UserError other modules raise (pipeline.cli.UserError) is the class main() catches.
+    from pipeline import cli
+
+    sys.exit(cli.main())

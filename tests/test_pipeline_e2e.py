@@ -209,3 +209,18 @@ def test_impossible_floor_pushes_nothing_and_says_why(impossible_floor_run, outp
     assert metadata_reader.custom_property(nodes["Pusher"].output("pushed_model"), "pushed", 0) == 0
     assert "Nothing was pushed." in result.stdout
     assert len(os.listdir(os.path.join(output_dir, "serving_model"))) == 1  # only the first run's push
+
+
+def test_a_failing_component_is_named_in_one_paragraph_without_a_stack_trace(tmp_path):
+    data_root = tmp_path / "no_test_humans"
+    image_fixtures.write_clean_data_folder(str(data_root), train_per_class=4, test_per_class=2)
+    for path in (data_root / "test" / "humans").iterdir():
+        path.unlink()
+
+    result = _gc_tfx("run", "--data", str(data_root), "--output", str(tmp_path / "out"), "--image-size",
+                     str(IMAGE_SIZE), "--eval-percent", "50", "--beam-workers", "1")
+
+    assert result.returncode == 1, result.stderr
+    assert "gc-tfx: error: component ImageExampleGen failed:" in result.stderr, result.stderr[-2000:]
+    assert "'test'" in result.stderr and "'humans'" in result.stderr
+    assert "Traceback" not in result.stderr
