@@ -70,23 +70,29 @@ def _add_data_commands(subparsers: argparse._SubParsersAction) -> None:
     fetch.set_defaults(handler=_fetch_data)
 
 
+def _add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The experiment's flags, shared by `run` and `kubeflow compile` so both build the same pipeline."""
+    parser.add_argument("--epochs", type=int, default=10, help="Training epochs per model (default: 10).")
+    parser.add_argument("--batch-size", type=int, default=128,
+                        help="Batch size per replica; the global batch scales with the GPU count (default: 128).")
+    parser.add_argument("--image-size", type=int, default=300, help="Side images are resized to (default: 300).")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="Seed for initial weights, data order and augmentation, shared by both models.")
+    parser.add_argument("--eval-percent", type=int, default=10,
+                        help="Share of train/ held out (by file-name hash) for validation during training "
+                             "(default: 10).")
+    parser.add_argument("--quality-floor", type=float, default=0.5,
+                        help="Minimum test binary accuracy a model needs to be pushed; above 1 nothing is ever "
+                             "pushed (default: 0.5).")
+
+
 def _add_run_command(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run", help="Run the whole pipeline locally (LocalDagRunner): train with and without GC, compare, push.")
     run.add_argument("--data", help="Image folder with train/ and test/; without it the default data is synthesized.")
     run.add_argument("--output", default=DEFAULT_OUTPUT,
                      help=f"Folder for artifacts, ML Metadata and the pushed model (default: {DEFAULT_OUTPUT}).")
-    run.add_argument("--epochs", type=int, default=10, help="Training epochs per model (default: 10).")
-    run.add_argument("--batch-size", type=int, default=128,
-                     help="Batch size per replica; the global batch scales with the GPU count (default: 128).")
-    run.add_argument("--image-size", type=int, default=300, help="Side images are resized to (default: 300).")
-    run.add_argument("--seed", type=int, default=42,
-                     help="Seed for initial weights, data order and augmentation, shared by both models.")
-    run.add_argument("--eval-percent", type=int, default=10,
-                     help="Share of train/ held out (by file-name hash) for validation during training (default: 10).")
-    run.add_argument("--quality-floor", type=float, default=0.5,
-                     help="Minimum test binary accuracy a model needs to be pushed; above 1 nothing is ever "
-                          "pushed (default: 0.5).")
+    _add_experiment_arguments(run)
     run.add_argument("--beam-workers", type=int, default=os.cpu_count() or 1,
                      help="Beam DirectRunner worker processes (default: all cores; 1 runs in-process, which "
                           "starts faster on tiny data).")
@@ -217,20 +223,7 @@ def _add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
                                      f"(default: {' '.join(options.DEFAULT_BEAM_ARGS)}).")
     compile_parser.add_argument("--pipeline-name", default=options.DEFAULT_PIPELINE_NAME,
                                 help=f"Pipeline name on the server (default: {options.DEFAULT_PIPELINE_NAME}).")
-    compile_parser.add_argument("--epochs", type=int, default=10, help="Training epochs per model (default: 10).")
-    compile_parser.add_argument("--batch-size", type=int, default=128,
-                                help="Batch size per replica (GPU); the global batch is this times max(1, --gpus) "
-                                     "(default: 128).")
-    compile_parser.add_argument("--image-size", type=int, default=300,
-                                help="Side images are resized to (default: 300).")
-    compile_parser.add_argument("--seed", type=int, default=42,
-                                help="Seed for initial weights, data order and augmentation, shared by both models.")
-    compile_parser.add_argument("--eval-percent", type=int, default=10,
-                                help="Share of train/ held out (by file-name hash) for validation during training "
-                                     "(default: 10).")
-    compile_parser.add_argument("--quality-floor", type=float, default=0.5,
-                                help="Minimum test binary accuracy a model needs to be pushed; above 1 nothing is "
-                                     "ever pushed (default: 0.5).")
+    _add_experiment_arguments(compile_parser)
     compile_parser.add_argument("--no-cache", action="store_true",
                                 help="Compile with KFP caching off, so every run recomputes every task.")
     compile_parser.set_defaults(handler=_kubeflow_compile)

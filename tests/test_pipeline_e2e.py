@@ -64,28 +64,25 @@ def output_dir(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("run"))
 
 
+def _run_and_read_metadata(data_root: str, output: str, quality_floor: float):
+    result = _run(data_root, output, quality_floor)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result, metadata_reader.latest_run(metadata_reader.open_store(os.path.join(output, "metadata.sqlite")))
+
+
 @pytest.fixture(scope="module")
 def first_run(data_root, output_dir):
-    result = _run(data_root, output_dir, quality_floor=0.0)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    nodes = metadata_reader.latest_run(metadata_reader.open_store(os.path.join(output_dir, "metadata.sqlite")))
-    return result, nodes
+    return _run_and_read_metadata(data_root, output_dir, quality_floor=0.0)
 
 
 @pytest.fixture(scope="module")
 def cached_run(first_run, data_root, output_dir):
-    result = _run(data_root, output_dir, quality_floor=0.0)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    nodes = metadata_reader.latest_run(metadata_reader.open_store(os.path.join(output_dir, "metadata.sqlite")))
-    return result, nodes
+    return _run_and_read_metadata(data_root, output_dir, quality_floor=0.0)
 
 
 @pytest.fixture(scope="module")
 def impossible_floor_run(cached_run, data_root, output_dir):
-    result = _run(data_root, output_dir, quality_floor=1.5)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    nodes = metadata_reader.latest_run(metadata_reader.open_store(os.path.join(output_dir, "metadata.sqlite")))
-    return result, nodes
+    return _run_and_read_metadata(data_root, output_dir, quality_floor=1.5)
 
 
 def _evaluation_metrics(nodes):
