@@ -30,12 +30,11 @@ BAD_FILES = {
     "train/humans/empty.jpg": b"",
     "test/horses/notes.png": b"this is not an image\n",
 }
-AWKWARD_FILES = {  # valid images in forms the ExampleGen must normalise
-    "train/humans/grayscale.png": image_fixtures.awkward_images()["grayscale.png"].data,
-    "train/horses/cmyk.jpg": image_fixtures.cmyk_jpeg(),
-    "train/horses/palette.png": image_fixtures.palette_png(),
-    "test/humans/rgba.png": image_fixtures.rgba_png(),
-    "test/humans/UPPER_CASE.PNG": image_fixtures.rgb_png((10, 20, 30)),
+# Every valid-but-awkward form the ExampleGen normalises (grayscale, 16-bit, RGBA, palette, CMYK, upper-case
+# extensions, tiny, very large, GIF, BMP), spread over both splits and classes.
+AWKWARD_FILES = {
+    f"{('train', 'test')[index % 2]}/{('horses', 'humans')[index // 2 % 2]}/awkward_{case.file_name}": case.data
+    for index, case in enumerate(image_fixtures.awkward_images().values())
 }
 
 
