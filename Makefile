@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # Keras 2 (tf_keras) for TFT/TFMA and our code; must be set before TensorFlow is imported.
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup demo test test-unit bench lock clean
+.PHONY: setup browser demo test test-unit bench bench-quick lock clean
 
 setup: $(INSTALLED)
 
@@ -22,14 +22,23 @@ $(INSTALLED): requirements.lock setup.py pyproject.toml
 demo: setup
 	$(VENV)/bin/gc-tfx run
 
-test: setup
+# Debian's Chromium for the report's browser test; does nothing when it is installed.
+browser:
+	@scripts/install_chromium.sh
+
+test: setup browser
 	$(VENV)/bin/python -m pytest
 
 test-unit: setup
 	$(VENV)/bin/python -m pytest -m "not e2e"
 
+# Full benchmarks (~30 min on 2 cores): benchmarks/results.md and benchmarks/results/*.json.
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run_all
+
+# The same benchmarks on less data (a few minutes), written to benchmarks/out/quick/.
+bench-quick: setup
+	$(VENV)/bin/python -m benchmarks.run_all --quick
 
 # Regenerates the lock from requirements.in (needs uv; `make setup` installs it in .venv).
 lock: setup

@@ -11,7 +11,7 @@ import argparse
 import logging as python_logging
 import sys
 import warnings
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 from absl import logging
 
@@ -20,13 +20,6 @@ DEFAULT_OUTPUT = "gc_tfx_output"
 
 class UserError(Exception):
     """An error the user can fix; printed as one paragraph without a stack trace."""
-
-
-def _not_implemented(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(_: argparse.Namespace) -> int:
-        raise UserError(f"`gc-tfx {name}` is not implemented yet.")
-
-    return handler
 
 
 def _synthesize_data(args: argparse.Namespace) -> int:
@@ -121,10 +114,25 @@ def _run(args: argparse.Namespace) -> int:
         verbose=args.verbose)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.report import build
+
+    try:
+        files = build.build_report(args.output)
+    except build.ReportError as error:
+        raise UserError(str(error)) from error
+    print(f"Report: {files.page}")
+    print(f"Numbers for machines: {files.summary}")
+    return 0
+
+
 def _add_report_command(subparsers: argparse._SubParsersAction) -> None:
-    report = subparsers.add_parser("report", help="Write a standalone HTML report of the latest run.")
-    report.add_argument("--output", default=DEFAULT_OUTPUT, help="The run's output folder.")
-    report.set_defaults(handler=_not_implemented("report"))
+    report = subparsers.add_parser(
+        "report", help="Write a standalone HTML report of the latest run (OUTPUT/report/index.html and "
+                       "summary.json); it opens in any browser, no notebook or network needed.")
+    report.add_argument("--output", default=DEFAULT_OUTPUT,
+                        help=f"The output folder of `gc-tfx run` (default: {DEFAULT_OUTPUT}).")
+    report.set_defaults(handler=_report)
 
 
 def _kubeflow_compile(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""`gc-tfx run`: synthesize data when none is given, run the pipeline, print the comparison.
+"""`gc-tfx run`: synthesize data when none is given, run the pipeline, print the comparison, write the report.
 
 Failures become one paragraph naming the component and the cause; the full log is in --verbose output.
 """
@@ -10,6 +10,7 @@ from typing import Optional
 from pipeline import progress, run_summary
 from pipeline.cli import UserError
 from pipeline.local_runner import OutputLayout, run_locally
+from pipeline.report.build import ReportError, build_report
 
 
 def _default_data(layout: OutputLayout, image_size: int, seed: int) -> str:
@@ -55,4 +56,9 @@ def run(*, data: Optional[str], output: str, epochs: int, batch_size: int, image
         raise UserError(_failure_paragraph(component_progress.running_component, error, layout)) from error
     print(f"Pipeline finished in {time.monotonic() - started:.0f} s.\n")
     print(run_summary.format_summary(run_summary.load_summary(layout.metadata_path)))
+    try:
+        report = build_report(layout.root)
+    except ReportError as error:
+        raise UserError(f"The pipeline finished, but its report could not be written: {error}") from error
+    print(f"\nReport (open it in a browser): {report.page}")
     return 0

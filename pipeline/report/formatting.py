@@ -1,0 +1,64 @@
+"""Numbers formatted for people, the same way in tables, charts and notes."""
+import datetime
+import math
+from typing import Optional
+
+MISSING = "n/a"
+
+
+def is_number(value: Optional[float]) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def metric(value: Optional[float], name: str) -> str:
+    """Four decimals (the run summary's precision); counts as integers."""
+    if not is_number(value):
+        return MISSING
+    if name == "example_count":
+        return f"{value:,.0f}"
+    return f"{value:.4f}"
+
+
+def difference(value: Optional[float], name: str) -> str:
+    """A signed difference, so the direction is visible at a glance."""
+    if not is_number(value):
+        return MISSING
+    if name == "example_count":
+        return f"{value:+,.0f}"
+    return f"{value:+.4f}"
+
+
+def seconds(value: Optional[float]) -> str:
+    if not is_number(value):
+        return MISSING
+    if value >= 100:
+        return f"{value:,.0f} s"
+    if value >= 1:
+        return f"{value:.1f} s"
+    return f"{value * 1000:.0f} ms"
+
+
+def ratio(value: Optional[float]) -> str:
+    """1.0734 -> "1.07× (+7.3 %)"."""
+    if not is_number(value):
+        return MISSING
+    return f"{value:.2f}× ({(value - 1) * 100:+.1f} %)"
+
+
+def byte_size(value: Optional[float]) -> str:
+    if not is_number(value):
+        return MISSING
+    for unit, size in (("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def count(value: Optional[float]) -> str:
+    return f"{value:,.0f}" if is_number(value) else MISSING
+
+
+def utc_time(milliseconds: int) -> str:
+    """UTC to the second, ISO 8601: the same instant for every reader, wherever they are."""
+    return datetime.datetime.fromtimestamp(milliseconds / 1000, tz=datetime.timezone.utc).isoformat(
+        timespec="seconds")

@@ -1,0 +1,212 @@
+"""Renders ReportData as one self-contained HTML page: inline CSS, charts as data URIs, no script, no network.
+
+Text from the run (file names, reasons, paths) only enters through html_elements, which escapes it; the
+Content-Security-Policy forbids any request the page might still contain, so a mistake shows as a blocked request
+(and a console error in the browser test), not as a leak.
+"""
+from typing import Iterable, List, Mapping, Optional
+
+from components.model_selection import rules
+from pipeline import run_summary
+from pipeline.report import charts, comparison, formatting
+from pipeline.report.html_data_section import data_section
+from pipeline.report.html_elements import CSS, cell, escape, figure, note, table
+from pipeline.report.report_data import MODEL_KEYS, ReportData, training_piece
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+SECTIONS = (("result", "Result"), ("metrics", "Test metrics"), ("plots", "Evaluation plots"),
+            ("training", "Training"), ("data", "Data"), ("tensorboard", "TensorBoard"))
+BETTER_LABELS = {rules.GC: "GC", rules.BASELINE: "baseline", comparison.TIE: "tie"}
+
+
+def _labels(data: ReportData) -> Mapping[str, str]:
+    return {key: model.label for key, model in data.models.items()}
+
+
+def _model_label(data: ReportData, key: Optional[str]) -> str:
+    return data.models[key].label if key in data.models else "none"
+
+
+def _header(data: ReportData) -> str:
+    duration = formatting.seconds((data.finished_ms - data.started_ms) / 1000)
+    states = list(data.node_states.values())
+    state_counts = ", ".join(f"{states.count(state)} {state.lower()}" for state in sorted(set(states)))
+    navigation = "".join(f'<a href="#{anchor}">{escape(title)}</a>' for anchor, title in SECTIONS)
+    return ("<h1>Gradient Centralization vs. baseline: evaluation report</h1>"
+            f'<p class="meta">Latest run in {escape(data.output_root)}, finished '
+            f"{escape(formatting.utc_time(data.finished_ms))} (UTC) after {escape(duration)}; "
+            f"{len(states)} pipeline steps: {escape(state_counts)}.</p><nav>{navigation}</nav>")
+
+
+def _rule(selection: Mapping[str, object]) -> str:
+    metric = dict(run_summary.METRIC_ROWS).get(str(selection.get("metric")), selection.get("metric"))
+    direction = "higher" if selection.get("higher_is_better") else "lower"
+    tie_breakers = ", ".join(str(name) for name in selection.get("tie_breakers") or []) or "nothing"
+    return (f"The rule: the model with the better test {metric} ({direction} is better) wins; a tie (within "
+            f"{rules.DEFAULT_TOLERANCE:g}) is broken by {tie_breakers}, in order, and then the baseline is kept as "
+            f"the simpler model. The winner is pushed only if its {metric} meets the quality floor "
+            f"{selection.get('quality_floor')}. This run was decided by {selection.get('decided_by')}.")
+
+
+def _result_section(data: ReportData) -> str:
+    selection = data.selection
+    winner = selection.get("winner")
+    if data.pushed_destination:
+        headline = f"Winner: {_model_label(data, winner)}, pushed to {data.pushed_destination}"
+    elif winner is None:
+        headline = (f"Nothing was pushed: the better model, {_model_label(data, selection.get('best'))}, "
+                    f"missed the quality floor")
+    else:
+        headline = f"Winner: {_model_label(data, winner)}, but the Pusher did not push it"
+    css = "pushed" if data.pushed_destination else "not-pushed"
+    return (f'<h2 id="result">Result</h2><div class="verdict {css}">'
+            f'<p class="headline">{escape(headline)}</p><p>{escape(selection.get("reason", ""))}</p>'
+            f"<p>{escape(_rule(selection))}</p></div>")
+
+
+def _metrics_table(data: ReportData) -> str:
+    rows, row_classes = [], []
+    for row in comparison.metric_rows(data):
+        cells = [cell(row.label)]
+        for key, value in ((rules.GC, row.gc), (rules.BASELINE, row.baseline)):
+            cells.append(cell(formatting.metric(value, row.name), numeric=True,
+                              data_attributes={"model": key, "metric": row.name, "value": repr(value)}))
+        difference = formatting.difference(row.difference, row.name) if row.better is not None else ""
+        cells.append(cell(difference, numeric=True))
+        cells.append(cell(BETTER_LABELS.get(row.better or "", ""),
+                          css_class=f"better-{row.better}" if row.better in MODEL_KEYS else ""))
+        rows.append(cells)
+        row_classes.append("primary" if row.name == data.selection.get("metric") else "")
+    return table(["test split", "GC", "baseline", "GC − baseline", "better"], rows, numeric=(1, 2, 3),
+                 row_classes=row_classes)
+
+
+def _metrics_section(data: ReportData) -> str:
+    parts = ['<h2 id="metrics">Test metrics</h2>',
+             "<p>Both models on the held-out test split, as the Evaluator (TFMA) computed them; the bold row is "
+             "the metric that picks the winner.</p>", _metrics_table(data)]
+    check = data.evaluator_check
+    if check is None:
+        parts.append(note("The Evaluator's own threshold check is not available: "
+                          f"{data.notes.get('evaluator check')}."))
+    else:
+        outcome = "passed" if check.passed else "failed (" + "; ".join(check.failures) + ")"
+        parts.append(f"<p>The Evaluator's own threshold check of the GC model (quality floor, and no regression "
+                     f"against the baseline) {escape(outcome)}. It speaks for GC only; the rule above decides "
+                     f"which model is pushed.</p>")
+    return "".join(parts)
+
+
+def _missing(data: ReportData, present: Iterable[str]) -> List[str]:
+    """Labels of the models absent from `present`."""
+    present = set(present)
+    return [data.models[key].label for key in MODEL_KEYS if key not in present]
+
+
+def _plots_section(data: ReportData) -> str:
+    labels = _labels(data)
+    threshold = comparison.DECISION_THRESHOLD
+    matrices = {key: matrix for key, matrix in comparison.confusion_at_decision_threshold(data).items() if matrix}
+    counts = {key: model.plots.threshold_counts for key, model in data.models.items()
+              if model.plots and model.plots.threshold_counts}
+    bins = {key: model.plots.calibration for key, model in data.models.items()
+            if model.plots and model.plots.calibration}
+    parts = ['<h2 id="plots">Evaluation plots</h2>']
+    if "plots" in data.notes:
+        parts.append(note(f"No evaluation plots: {data.notes['plots']}.", warning=True))
+
+    parts.append(f"<h3>Confusion matrices at threshold {threshold}</h3>")
+    if matrices:
+        parts.append(figure(charts.confusion_matrices(matrices, labels),
+                            f"Test split, from TFMA's ConfusionMatrixPlot: a prediction above {threshold} counts "
+                            f"as the positive class, as in binary accuracy."))
+    parts += [note(f"No confusion matrix for {label}: its ConfusionMatrixPlot has no threshold {threshold}.")
+              for label in _missing(data, matrices)]
+
+    parts.append("<h3>ROC and precision-recall curves</h3>")
+    if counts:
+        auc = {key: model.test_metrics.get("auc") for key, model in data.models.items()}
+        parts.append(figure(charts.roc_and_precision_recall(counts, labels, auc),
+                            "Test split, over all of TFMA's ConfusionMatrixPlot thresholds."))
+    parts += [note(f"No ROC or precision-recall curve for {label}: its ConfusionMatrixPlot is missing.")
+              for label in _missing(data, counts)]
+
+    parts.append("<h3>Calibration</h3>")
+    if bins:
+        parts.append(figure(charts.calibration(bins, labels),
+                            "Test split, from TFMA's CalibrationPlot merged into ten bins: on the dotted line, "
+                            "predicted probabilities match observed frequencies."))
+    parts += [note(f"No calibration plot for {label}: its CalibrationPlot is missing.")
+              for label in _missing(data, bins)]
+    return "".join(parts)
+
+
+def _epoch_table(data: ReportData) -> str:
+    rows = []
+    for key in MODEL_KEYS:
+        record = data.models[key].training
+        if record is not None:
+            rows.append([cell(data.models[key].label), cell(record.optimizer),
+                         cell(len(record.epoch_seconds), numeric=True),
+                         cell(formatting.seconds(record.first_epoch_seconds), numeric=True),
+                         cell(formatting.seconds(record.later_epoch_seconds_mean), numeric=True),
+                         cell(record.initial_weights_sha256[:12], css_class="path")])
+    return table(["model", "optimizer", "epochs", "first epoch", "later epochs, mean", "initial weights (sha256)"],
+                 rows, numeric=(2, 3, 4))
+
+
+def _training_section(data: ReportData) -> str:
+    labels = _labels(data)
+    records = {key: model.training for key, model in data.models.items() if model.training}
+    parts = ['<h2 id="training">Training</h2>']
+    for key in MODEL_KEYS:
+        if training_piece(key) in data.notes:
+            parts.append(note(f"No training record for {labels[key]}: {data.notes[training_piece(key)]}.",
+                              warning=True))
+    if not records:
+        return "".join(parts)
+    same_weights = comparison.same_initial_weights(data)
+    if same_weights is False:
+        parts.append(note("The two models started from different initial weights, so the comparison is not fair: "
+                          "check that both Trainers got the same seed.", warning=True))
+    elif same_weights:
+        parts.append("<p>Both models started from the same initial weights (same sha256 below) and saw the data in "
+                     "the same order; only Gradient Centralization differs.</p>")
+    parts.append(figure(charts.training_curves(records, labels),
+                        "Loss and accuracy per epoch on the training split (solid) and the eval split (dashed)."))
+    parts += ["<h3>Time per epoch</h3>", _epoch_table(data),
+              figure(charts.epoch_times(records, labels),
+                     "Seconds per epoch. The first epoch also traces and compiles the training step, so it is shown "
+                     "apart; the Trainer that ran first may also pay one-off start-up costs in it.")]
+    ratio = comparison.later_epoch_time_ratio(data)
+    ratio_text = formatting.ratio(ratio) if ratio is not None else "not available (it needs two or more epochs)"
+    parts.append(f"<p><strong>GC time overhead: {escape(ratio_text)}</strong>. "
+                 f"{escape(comparison.TIMING_CAVEAT)}</p>")
+    return "".join(parts)
+
+
+def _tensorboard_section(data: ReportData) -> str:
+    command = comparison.tensorboard_command(data)
+    parts = ['<h2 id="tensorboard">TensorBoard</h2>']
+    if command is None:
+        return "".join(parts) + note("Without both training records the TensorBoard log folders are unknown.")
+    return "".join(parts) + (
+        "<p>Both Trainers wrote TensorBoard logs (per-epoch scalars, the graph) beside their training record. To "
+        "browse them side by side, run this in the project folder with its virtualenv active, then open the "
+        "address it prints (port 6006 by default):</p>"
+        f"<pre><code>{escape(command)}</code></pre>")
+
+
+def render(data: ReportData) -> str:
+    """The whole page."""
+    body = "".join([
+        _header(data), _result_section(data), _metrics_section(data), _plots_section(data),
+        _training_section(data), data_section(data), _tensorboard_section(data),
+        f"<footer>Written by <code>gc-tfx report</code> from {escape(data.metadata_path)} (ML Metadata) and the "
+        "artifacts it records. The same numbers, unrounded, are in summary.json beside this page.</footer>",
+    ])
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{escape(CONTENT_SECURITY_POLICY)}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>gc-tfx report: GC vs. baseline</title><style>{CSS}</style></head>"
+            f"<body><main>{body}</main></body></html>\n")

@@ -1,0 +1,152 @@
+"""Everything the report shows, read from the latest run's ML Metadata and artifacts into one value.
+
+The comparison itself (ingestion, both models' test metrics, the selection and the push) must be there, or there
+is no report. Every other piece (plots, training records, statistics, anomalies) may be missing, from an older
+pipeline or a damaged artifact; then the piece is None and `notes` says why, so the page can say it too.
+"""
+import csv
+import dataclasses
+import os
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+
+from absl import logging
+from ml_metadata.proto import metadata_store_pb2
+
+from components.model_selection import rules, tfma_metrics
+from pipeline import run_summary
+from pipeline.report import data_statistics, evaluation_results, training_records
+from pipeline.report.run_artifacts import (EVALUATOR_ID, EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID, TRAINER_IDS,
+                                           LatestRun, ReportError, find_latest_run)
+
+MODEL_KEYS = (rules.GC, rules.BASELINE)
+MODEL_LABELS = {rules.GC: "GC", rules.BASELINE: "baseline (no GC)"}
+TFMA_MODEL_NAMES = {rules.GC: tfma_metrics.CANDIDATE_MODEL_NAME, rules.BASELINE: tfma_metrics.BASELINE_MODEL_NAME}
+REJECTED_ROWS_SHOWN = 200  # the rest stay in rejected.csv; a page of thousands of rows helps nobody
+
+ValueT = TypeVar("ValueT")
+
+
+def in_split_order(by_split: Mapping[str, ValueT]) -> Dict[str, ValueT]:
+    """train, eval, test first (the order data flows through the pipeline), then any other key as found."""
+    order = {split: index for index, split in enumerate(run_summary.SPLIT_NAMES)}
+    return dict(sorted(by_split.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelResult:
+    """One model: its test metrics (TFMA names), its plots and its training record."""
+
+    key: str  # rules.GC or rules.BASELINE
+    label: str
+    test_metrics: Dict[str, float]
+    plots: Optional[evaluation_results.ModelPlots]
+    training: Optional[training_records.TrainingRecord]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportData:
+    """The latest run, ready to render. `notes` maps a missing piece's name to why it is missing."""
+
+    output_root: str
+    metadata_path: str
+    started_ms: int
+    finished_ms: int
+    node_states: Dict[str, str]
+    ingestion: Dict[str, object]  # ingestion_summary.json
+    rejected_csv: str
+    rejected_rows: List[Dict[str, str]]  # the first REJECTED_ROWS_SHOWN rows of rejected.csv
+    selection: Dict[str, object]  # selection.json
+    pushed_destination: Optional[str]
+    models: Dict[str, ModelResult]  # by MODEL_KEYS
+    evaluator_check: Optional[evaluation_results.EvaluatorCheck]
+    statistics: Optional[List[data_statistics.SplitStatistics]]
+    anomalies: Optional[Dict[str, Tuple[data_statistics.Anomaly, ...]]]
+    notes: Dict[str, str]
+
+
+def training_piece(model_key: str) -> str:
+    """The `notes` key saying why a model's training record is missing."""
+    return f"training {model_key}"
+
+
+def _optional(notes: Dict[str, str], piece: str, load: Callable[[], ValueT]) -> Optional[ValueT]:
+    """`load()`, or None with a note when its artifact is missing or unreadable."""
+    try:
+        return load()
+    except (LookupError, OSError, ValueError) as error:  # no such node/output, no file, a malformed file
+        logging.warning("Report: no %s: %s", piece, error)
+        notes[piece] = str(error) or type(error).__name__
+        return None
+
+
+def _artifact(run: LatestRun, node_id: str, key: str) -> metadata_store_pb2.Artifact:
+    if node_id not in run.nodes:
+        raise LookupError(f"{node_id} did not run in the latest run")
+    return run.nodes[node_id].output(key)
+
+
+def _read_rejected_rows(rejected_csv: str) -> List[Dict[str, str]]:
+    with open(rejected_csv, newline="", encoding="utf-8") as rejected_file:
+        rows = []
+        for row in csv.DictReader(rejected_file):
+            if len(rows) == REJECTED_ROWS_SHOWN:
+                break
+            rows.append({"path": row["path"], "split": row["split"], "reason": row["reason"]})
+    return rows
+
+
+def _evaluator_check(evaluation_uri: str) -> evaluation_results.EvaluatorCheck:
+    check = evaluation_results.load_evaluator_check(evaluation_uri)
+    if check is None:
+        raise LookupError(f"the Evaluator wrote no validation result in {evaluation_uri} (no thresholds configured)")
+    return check
+
+
+def _model_results(run: LatestRun, evaluation_uri: str, notes: Dict[str, str]) -> Dict[str, ModelResult]:
+    metrics_by_model = tfma_metrics.load_overall_metrics_by_model(evaluation_uri)
+    plots_by_model = _optional(notes, "plots", lambda: evaluation_results.load_plots_by_model(evaluation_uri)) or {}
+    if not plots_by_model and "plots" not in notes:
+        notes["plots"] = f"the Evaluator wrote no plots for the overall slice in {evaluation_uri}"
+    results = {}
+    for key in MODEL_KEYS:
+        tfma_name = TFMA_MODEL_NAMES[key]
+        training = _optional(notes, training_piece(key), lambda trainer_id=TRAINER_IDS[key]: (
+            training_records.load_training_record(_artifact(run, trainer_id, "model_run").uri)))
+        results[key] = ModelResult(key=key, label=MODEL_LABELS[key],
+                                   test_metrics=tfma_metrics.metrics_of_model(metrics_by_model, tfma_name),
+                                   plots=plots_by_model.get(tfma_name), training=training)
+    return results
+
+
+def load_report_data(output_root: str) -> ReportData:
+    """Reads the latest run under `output_root`; raises ReportError when there is no finished run to report."""
+    run = find_latest_run(output_root)
+    try:
+        summary = run_summary.load_summary(run.metadata_path)
+        evaluation_uri = _artifact(run, EVALUATOR_ID, "evaluation").uri
+        notes: Dict[str, str] = {}
+        models = _model_results(run, evaluation_uri, notes)
+        rejected_rows = _read_rejected_rows(summary.rejected_csv)
+    except (LookupError, OSError, ValueError) as error:
+        raise ReportError(f"The latest run in {run.metadata_path} finished, but its results cannot be read: "
+                          f"{error}") from error
+    return ReportData(
+        output_root=os.path.abspath(output_root),
+        metadata_path=os.path.abspath(run.metadata_path),
+        started_ms=run.started_ms(),
+        finished_ms=run.finished_ms(),
+        node_states={node_id: node.state for node_id, node in run.nodes.items()},
+        ingestion=summary.ingestion,
+        rejected_csv=summary.rejected_csv,
+        rejected_rows=rejected_rows,
+        selection=summary.selection,
+        pushed_destination=summary.pushed_destination,
+        models=models,
+        evaluator_check=_optional(notes, "evaluator check", lambda: _evaluator_check(evaluation_uri)),
+        statistics=_optional(notes, "statistics", lambda: data_statistics.load_split_statistics(
+            _artifact(run, STATISTICS_GEN_ID, "statistics"))),
+        anomalies=_optional(notes, "anomalies", lambda: data_statistics.load_anomalies(
+            _artifact(run, EXAMPLE_VALIDATOR_ID, "anomalies"))),
+        notes=notes,
+    )
+

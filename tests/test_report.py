@@ -1,0 +1,433 @@
+"""`gc-tfx report`: the standalone HTML report and summary.json.
+
+Unit tests feed the loaders hand-made TFMA/TFDV protos and render hand-made ReportData with hostile text; the
+end-to-end tests (marked e2e) check a real tiny run's report against the Evaluator's own output.
+"""
+import dataclasses
+import html.parser
+import json
+import math
+import os
+import re
+from typing import Dict, List, Tuple
+
+import pytest
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import statistics_pb2
+from tensorflow_model_analysis.proto import metrics_for_slice_pb2
+
+import report_run
+from components.model_selection import tfma_metrics
+from pipeline import cli, metadata_reader
+from pipeline.report import (build, comparison, data_statistics, evaluation_results, formatting, html_page,
+                             report_data, summary_json, training_records)
+
+HOSTILE_TEXT = "<script>alert(1)</script> \"quoted\" & 'single' <img src=x onerror=alert(2)>"
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "nav", "a", "div",
+                "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "pre", "code",
+                "strong", "footer"}
+
+
+class _PageParser(html.parser.HTMLParser):
+    """Collects tags, attributes, text, and the metric cells (`<td data-metric=...>`) of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: List[Tuple[str, Dict[str, str]]] = []
+        self.text: List[str] = []
+        self.metric_cells: List[Dict[str, str]] = []
+        self._open_metric_cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {name: value or "" for name, value in attrs}
+        self.tags.append((tag, attributes))
+        if tag == "td" and "data-metric" in attributes:
+            self._open_metric_cell = {**attributes, "text": ""}
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._open_metric_cell is not None:
+            self.metric_cells.append(self._open_metric_cell)
+            self._open_metric_cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._open_metric_cell is not None:
+            self._open_metric_cell["text"] += data
+
+
+def _parse(page: str) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def _assert_no_network_reference(page: str) -> None:
+    """No URL that would make a browser fetch anything: every src/href is a data: URI or a same-page anchor."""
+    parser = _parse(page)
+    assert "http://" not in page and "https://" not in page
+    assert not re.search(r"url\(\s*['\"]?(?!data:)", page), "CSS url() to something other than data:"
+    assert "@import" not in page
+    for tag, attributes in parser.tags:
+        assert tag in ALLOWED_TAGS, f"unexpected <{tag}>"
+        for name in ("src", "href", "srcset", "action", "poster"):
+            if name in attributes:
+                value = attributes[name]
+                assert value.startswith("data:image/") or (name == "href" and value.startswith("#")), (
+                    f"<{tag} {name}={value[:80]!r}>")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loaders on hand-made protos
+
+
+def _plots_for_slice(model_name: str, sliced: bool = False) -> metrics_for_slice_pb2.PlotsForSlice:
+    plots = metrics_for_slice_pb2.PlotsForSlice()
+    if sliced:
+        plots.slice_key.single_slice_keys.add(column="label", int64_value=1)
+    key_and_value = plots.plot_keys_and_values.add()
+    key_and_value.key.model_name = model_name
+    matrices = key_and_value.value.confusion_matrix_at_thresholds.matrices
+    # 4 positives, 4 negatives; thresholds given out of order on purpose.
+    matrices.add(threshold=0.5, true_positives=3, false_positives=1, true_negatives=3, false_negatives=1)
+    matrices.add(threshold=-1e-6, true_positives=4, false_positives=4)
+    matrices.add(threshold=1.0, true_negatives=4, false_negatives=4)
+    buckets = key_and_value.value.calibration_histogram_buckets.buckets
+    for lower, upper, examples, labels, predictions in ((-math.inf, 0.0, 1, 0, 0.0), (0.05, 0.051, 2, 0, 0.1),
+                                                        (0.95, 0.951, 3, 2, 2.85), (1.0, math.inf, 1, 1, 1.0)):
+        bucket = buckets.add(lower_threshold_inclusive=lower, upper_threshold_exclusive=upper)
+        bucket.num_weighted_examples.value = examples
+        bucket.total_weighted_label.value = labels
+        bucket.total_weighted_refined_prediction.value = predictions
+    return plots
+
+
+def test_plots_give_each_models_confusion_counts_roc_and_calibration_of_the_overall_slice():
+    by_model = evaluation_results.plots_by_model(
+        [_plots_for_slice("candidate", sliced=True), _plots_for_slice("candidate"), _plots_for_slice("baseline")])
+
+    assert set(by_model) == {"candidate", "baseline"}
+    counts = by_model["candidate"].threshold_counts
+    assert [matrix.threshold for matrix in counts.matrices] == [-1e-6, 0.5, 1.0]
+    assert counts.at(0.5) == evaluation_results.ConfusionMatrix(0.5, 3, 1, 3, 1)
+    assert counts.at(0.25) is None
+    assert counts.roc_points() == ([0.0, 0.25, 1.0], [0.0, 0.75, 1.0])
+    assert counts.precision_recall_points() == ([0.75, 1.0], [0.75, 0.5])  # threshold 1.0 predicts no positive
+    bins = by_model["candidate"].calibration
+    assert [(b.lower, b.examples) for b in bins] == [(0.0, 3), (0.9, 4)]  # -inf joins the first bin, +inf the last
+    assert bins[0].mean_prediction == pytest.approx(0.1 / 3) and bins[0].positive_rate == 0
+    assert bins[1].mean_prediction == pytest.approx(3.85 / 4) and bins[1].positive_rate == pytest.approx(0.75)
+
+
+def _feature(dataset, name: str):
+    feature = dataset.features.add()
+    feature.path.step.append(name)
+    return feature
+
+
+@pytest.mark.parametrize("label_max, expected_counts", [(1, {"horses": 4, "humans": 6}), (2, None)])
+def test_split_statistics_counts_classes_sizes_duplicates_and_missing_values(label_max, expected_counts):
+    dataset = statistics_pb2.DatasetFeatureStatistics(num_examples=10)
+    image = _feature(dataset, "image").string_stats
+    image.common_stats.num_non_missing, image.avg_length, image.unique = 10, 1234.5, 9
+    label = _feature(dataset, "label").num_stats
+    label.common_stats.num_non_missing, label.num_zeros, label.min, label.max = 10, 4, 0, label_max
+    _feature(dataset, "filename").string_stats.common_stats.num_non_missing = 8
+
+    split = data_statistics.split_statistics("train", dataset)
+
+    assert split == data_statistics.SplitStatistics(
+        split="train", examples=10, class_counts=expected_counts, mean_image_bytes=1234.5, distinct_images=9,
+        examples_missing={"filename": 2})
+
+
+@pytest.mark.parametrize("function, value, expected", [
+    (lambda v: formatting.metric(v, "auc"), 0.4453125, "0.4453"),
+    (lambda v: formatting.metric(v, "auc"), float("nan"), "n/a"),
+    (lambda v: formatting.metric(v, "example_count"), 1283.0, "1,283"),
+    (lambda v: formatting.difference(v, "auc"), -0.0625, "-0.0625"),
+    (lambda v: formatting.difference(v, "auc"), 0.0, "+0.0000"),
+    (formatting.seconds, 15.3328, "15.3 s"),
+    (formatting.seconds, 0.2966, "297 ms"),
+    (formatting.seconds, 312.4, "312 s"),
+    (formatting.ratio, 1.0734, "1.07× (+7.3 %)"),
+    (formatting.ratio, None, "n/a"),
+    (formatting.byte_size, 16258.2, "16.3 kB"),
+    (formatting.byte_size, 2_500_000, "2.5 MB"),
+    (formatting.byte_size, 512, "512 B"),
+])
+def test_numbers_are_formatted_for_people(function, value, expected):
+    assert function(value) == expected
+
+
+def test_tensorboard_command_names_both_runs_and_quotes_paths(tmp_path):
+    gc_dir, baseline_dir = str(tmp_path / "gc run"), str(tmp_path / "baseline")
+    command = training_records.tensorboard_command({"gc": gc_dir, "baseline": baseline_dir})
+    assert command == f"tensorboard --logdir_spec 'gc:{gc_dir},baseline:{baseline_dir}'"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rendering hand-made data
+
+
+def _training_record(model_run: str, epoch_seconds: List[float], weights: str = "ab" * 32):
+    return training_records.TrainingRecord(
+        model_run_uri=model_run, optimizer="RMSprop", initial_weights_sha256=weights, config={"epochs": 3},
+        epoch_seconds=epoch_seconds,
+        history={"loss": [0.7, 0.6, 0.5], "accuracy": [0.5, 0.6, 0.7], "val_loss": [0.71, 0.65, 0.6],
+                 "val_accuracy": [0.5, 0.55, 0.6]})
+
+
+def _report_data(**overrides) -> report_data.ReportData:
+    """A complete ReportData whose every free text field holds HOSTILE_TEXT."""
+    plots = evaluation_results.plots_by_model([_plots_for_slice("candidate"), _plots_for_slice("baseline")])
+    metrics = {"binary_accuracy": 0.75, "auc": 0.8125, "precision": float("nan"), "recall": 0.75,
+               "binary_crossentropy": 0.5, "example_count": 8.0}
+    models = {
+        "gc": report_data.ModelResult("gc", "GC", metrics, plots["candidate"],
+                                      _training_record("/runs/gc", [12.0, 2.2, 2.4])),
+        "baseline": report_data.ModelResult("baseline", "baseline (no GC)", {**metrics, "auc": 0.75},
+                                            plots["baseline"], _training_record("/runs/baseline", [11.0, 2.0, 2.0])),
+    }
+    data = report_data.ReportData(
+        output_root=f"/out/{HOSTILE_TEXT}", metadata_path="/out/metadata.sqlite", started_ms=1_700_000_000_000,
+        finished_ms=1_700_000_090_000, node_states={"Evaluator": "COMPLETE", "Pusher": "CACHED"},
+        ingestion={"data_folder": HOSTILE_TEXT, "eval_percent": 10,
+                   "ingested": {"test": {"horses": 4, "humans": 4}, "train": {"horses": 20, "humans": 22}},
+                   "rejected": {"train": {"horses": 1}, "(none)": {"(none)": 1}}, "ingested_total": 50,
+                   "rejected_total": 2},
+        rejected_csv="/out/rejected.csv",
+        rejected_rows=[{"path": f"train/horses/{HOSTILE_TEXT}.png", "split": "train", "reason": HOSTILE_TEXT},
+                       {"path": "README.txt", "split": "", "reason": "outside train/ and test/"}],
+        selection={"winner": "gc", "best": "gc", "metric": "binary_accuracy", "higher_is_better": True,
+                   "tie_breakers": ["auc"], "quality_floor": 0.5, "decided_by": "auc", "reason": HOSTILE_TEXT},
+        pushed_destination=f"/serving/{HOSTILE_TEXT}",
+        models=models,
+        evaluator_check=evaluation_results.EvaluatorCheck(passed=False, failures=(HOSTILE_TEXT,)),
+        statistics=[data_statistics.SplitStatistics("train", 42, {"horses": 20, "humans": 22}, 15000.0, 41, {})],
+        anomalies={"train": (data_statistics.Anomaly("image", HOSTILE_TEXT, HOSTILE_TEXT),), "test": ()},
+        notes={})
+    return dataclasses.replace(data, **overrides)
+
+
+def test_every_text_from_the_run_is_escaped():
+    page = html_page.render(_report_data())
+    parser = _parse(page)
+
+    assert "<script" not in page and "<img src=x" not in page
+    assert {tag for tag, _ in parser.tags} <= ALLOWED_TAGS
+    text = "".join(parser.text)
+    assert text.count(HOSTILE_TEXT) >= 8  # intact as text: output root, data folder, file, reasons, anomaly, ...
+    _assert_no_network_reference(page)
+
+
+def test_page_compares_both_models_and_names_the_winner_and_the_push():
+    data = _report_data()
+    page = html_page.render(data)
+    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(page).metric_cells}
+
+    assert cells[("gc", "auc")]["text"] == "0.8125" and cells[("baseline", "auc")]["text"] == "0.7500"
+    assert cells[("gc", "precision")]["text"] == "n/a" and cells[("gc", "precision")]["data-value"] == "nan"
+    assert "+0.0625" in page  # the AUC difference
+    assert f"Winner: GC, pushed to /serving/{HOSTILE_TEXT}" in "".join(_parse(page).text)
+    assert "1.15× (+15.0 %)" in page  # (2.2 + 2.4) / 2 over (2.0 + 2.0) / 2: the first epoch left out
+    assert "tensorboard --logdir_spec" in page
+
+
+def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
+    data = _report_data(
+        pushed_destination=None, selection={**_report_data().selection, "winner": None, "reason": "below floor"},
+        models={key: dataclasses.replace(model, plots=None, training=None)
+                for key, model in _report_data().models.items()},
+        statistics=None, anomalies=None, evaluator_check=None,
+        notes={"plots": "the Evaluator wrote no plots", "training gc": "no training_record.json",
+               "training baseline": "no training_record.json", "statistics": "StatisticsGen did not run",
+               "anomalies": "ExampleValidator did not run", "evaluator check": "no validation result"})
+    text = "".join(_parse(html_page.render(data)).text)
+
+    assert "Nothing was pushed: the better model, GC, missed the quality floor" in text
+    assert "No evaluation plots: the Evaluator wrote no plots." in text
+    for label in ("GC", "baseline (no GC)"):
+        assert f"No confusion matrix for {label}" in text and f"No calibration plot for {label}" in text
+        assert f"No training record for {label}: no training_record.json." in text
+    assert "No statistics: StatisticsGen did not run." in text
+    assert "No anomalies report: ExampleValidator did not run." in text
+    assert "TensorBoard log folders are unknown" in text
+
+
+def test_summary_json_is_strict_json_with_nan_as_null():
+    summary = summary_json.build_summary(_report_data())
+    document = json.loads(json.dumps(summary, allow_nan=False))
+
+    assert document["models"]["gc"]["test_metrics"]["precision"] is None
+    assert document["models"]["gc"]["test_metrics"]["auc"] == 0.8125
+    assert document["test_metric_differences"]["auc"] == 0.0625
+    assert document["better_by_metric"] == {"binary_accuracy": "tie", "auc": "gc", "precision": None,
+                                            "recall": "tie", "binary_crossentropy": "tie", "example_count": None}
+    assert document["models"]["gc"]["confusion_matrix_at_0.5"] == {
+        "threshold": 0.5, "true_positives": 3, "false_positives": 1, "true_negatives": 3, "false_negatives": 1}
+    assert document["selection"]["pushed"] is True
+    assert document["timing"]["gc_over_baseline_later_epoch_time"] == pytest.approx(1.15)
+    assert document["same_initial_weights"] is True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command's errors
+
+
+def _writable_store(path: str) -> metadata_store.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return metadata_store.MetadataStore(config)
+
+
+def test_report_of_a_folder_without_a_run_says_what_to_do(tmp_path, capsys):
+    assert cli.main(["report", "--output", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert f"No ML Metadata at {tmp_path / 'metadata.sqlite'}" in error and "gc-tfx run --output" in error
+    assert not (tmp_path / "report").exists()
+
+
+def test_report_of_an_empty_store_says_no_run_yet(tmp_path, capsys):
+    _writable_store(str(tmp_path / "metadata.sqlite"))
+    assert cli.main(["report", "--output", str(tmp_path)]) == 1
+    assert "records no pipeline run yet" in capsys.readouterr().err
+
+
+def test_report_of_an_unfinished_run_names_what_did_not_finish(tmp_path, capsys):
+    store = _writable_store(str(tmp_path / "metadata.sqlite"))
+    run_type = store.put_context_type(metadata_store_pb2.ContextType(name="pipeline_run"))
+    node_type = store.put_context_type(metadata_store_pb2.ContextType(name="node"))
+    execution_type = store.put_execution_type(metadata_store_pb2.ExecutionType(name="Evaluator"))
+    contexts = [metadata_store_pb2.Context(type_id=run_type, name="run-1"),
+                metadata_store_pb2.Context(type_id=node_type, name="gc-tfx.Evaluator")]
+    store.put_execution(metadata_store_pb2.Execution(type_id=execution_type,
+                                                     last_known_state=metadata_store_pb2.Execution.RUNNING),
+                        artifact_and_events=[], contexts=contexts)
+
+    assert cli.main(["report", "--output", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert "did not finish (Evaluator is RUNNING; ImageExampleGen did not run;" in error
+    assert "it resumes from the cache" in error
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A real tiny run
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory) -> report_run.ReportRun:
+    return report_run.pushed_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def nothing_pushed(tmp_path_factory) -> report_run.ReportRun:
+    return report_run.nothing_pushed_run(tmp_path_factory)
+
+
+def _page(run: report_run.ReportRun) -> str:
+    with open(os.path.join(run.report_folder, build.PAGE_FILE), encoding="utf-8") as page_file:
+        return page_file.read()
+
+
+def _summary(run: report_run.ReportRun) -> dict:
+    with open(os.path.join(run.report_folder, build.SUMMARY_FILE), encoding="utf-8") as summary_file:
+        return json.load(summary_file)
+
+
+@pytest.mark.e2e
+def test_run_builds_the_report_and_prints_its_path(pushed):
+    page = os.path.join(os.path.abspath(pushed.output), "report", "index.html")
+    assert f"Report (open it in a browser): {page}" in pushed.stdout
+
+
+@pytest.mark.e2e
+def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pushed):
+    evaluation = tfma_metrics.load_overall_metrics_by_model(pushed.nodes["Evaluator"].output("evaluation").uri)
+    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(_page(pushed)).metric_cells}
+    summary = _summary(pushed)
+
+    for key, tfma_name in report_data.TFMA_MODEL_NAMES.items():
+        assert set(summary["models"][key]["test_metrics"]) == set(evaluation[tfma_name])
+        for metric, value in evaluation[tfma_name].items():
+            cell = cells[(key, metric)]
+            assert cell["text"] == formatting.metric(value, metric)
+            if math.isnan(value):
+                assert cell["data-value"] == "nan" and summary["models"][key]["test_metrics"][metric] is None
+            else:
+                assert float(cell["data-value"]) == value
+                assert summary["models"][key]["test_metrics"][metric] == value
+    for metric, difference in summary["test_metric_differences"].items():
+        gc, baseline = evaluation["candidate"].get(metric), evaluation["baseline"].get(metric)
+        if difference is not None:
+            assert difference == gc - baseline
+
+
+@pytest.mark.e2e
+def test_report_agrees_with_selection_push_ingestion_and_the_confusion_counts(pushed):
+    summary = _summary(pushed)
+    with open(os.path.join(pushed.nodes["ModelSelection"].output("blessing").uri, "selection.json")) as selection:
+        selection = json.load(selection)
+    pushed_model = pushed.nodes["Pusher"].output("pushed_model")
+    examples_uri = pushed.nodes["ImageExampleGen"].output("examples").uri
+    with open(os.path.join(examples_uri, "ingestion_summary.json")) as ingestion_file:
+        ingestion = json.load(ingestion_file)
+
+    assert summary["selection"]["winner"] == selection["winner"] and summary["selection"]["reason"] == selection[
+        "reason"]
+    assert summary["selection"]["pushed"] is True
+    assert summary["selection"]["pushed_destination"] == metadata_reader.custom_property(
+        pushed_model, "pushed_destination")
+    assert summary["data"]["ingested"] == ingestion["ingested"]
+    assert summary["data"]["rejected_total"] == ingestion["rejected_total"] >= 2
+    assert {row["path"] for row in summary["data"]["rejected_files_listed"]} >= set(report_run.HOSTILE_PATHS)
+    assert [split["examples"] for split in summary["data"]["statistics"]] == [
+        sum(ingestion["ingested"][split].values()) for split in ("train", "eval", "test")]
+    for key, model in summary["models"].items():
+        matrix = model["confusion_matrix_at_0.5"]
+        correct = (matrix["true_positives"] + matrix["true_negatives"]) / model["test_metrics"]["example_count"]
+        assert correct == pytest.approx(model["test_metrics"]["binary_accuracy"], abs=1e-6), key
+        assert model["training"]["epoch_seconds"] and len(model["training"]["history"]["val_loss"]) == 2
+    assert summary["same_initial_weights"] is True
+    assert summary["timing"]["gc_over_baseline_later_epoch_time"] > 0
+    assert summary["tensorboard_command"].startswith("tensorboard --logdir_spec ")
+    assert summary["notes"] == {}
+
+
+@pytest.mark.e2e
+def test_report_makes_no_network_requests_and_escapes_hostile_file_names(pushed):
+    page = _page(pushed)
+    _assert_no_network_reference(page)
+    assert "<script" not in page
+    text = "".join(_parse(page).text)
+    for path in report_run.HOSTILE_PATHS:
+        assert path in text  # shown as written, as text
+    assert "train/&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
+
+
+@pytest.mark.e2e
+def test_report_of_a_run_that_pushed_nothing_says_so(nothing_pushed):
+    summary = _summary(nothing_pushed)
+    text = "".join(_parse(_page(nothing_pushed)).text)
+
+    assert summary["selection"]["pushed"] is False and summary["selection"]["winner"] is None
+    assert summary["selection"]["pushed_destination"] is None
+    assert "Nothing was pushed: the better model" in text and "missed the quality floor" in text
+    assert summary["selection"]["reason"] in text
+    assert "Report (open it in a browser):" in nothing_pushed.stdout
+
+
+@pytest.mark.e2e
+def test_report_without_evaluator_plots_still_renders_with_a_note(nothing_pushed, monkeypatch):
+    monkeypatch.setattr(evaluation_results.tfma, "load_plots", lambda uri: iter(()))  # as with no plots file
+    data = report_data.load_report_data(nothing_pushed.output)
+    page = html_page.render(data)
+    text = "".join(_parse(page).text)
+
+    assert data.notes["plots"].startswith("the Evaluator wrote no plots")
+    assert "No evaluation plots: the Evaluator wrote no plots" in text
+    assert "No confusion matrix for GC" in text and "No calibration plot for baseline (no GC)" in text
+    assert comparison.confusion_at_decision_threshold(data) == {"gc": None, "baseline": None}
+    _assert_no_network_reference(page)
