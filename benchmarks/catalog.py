@@ -1,0 +1,12 @@
+"""The benchmarks `make bench` runs, in order, with their titles; each module's NAME is its key here."""
+from typing import Dict
+
+TITLES: Dict[str, str] = {
+    "gc_overhead": "GC overhead",
+    "pipeline_vs_keras": "Pipeline vs bare Keras",
+    "input_headroom": "Input pipeline headroom",
+    "whole_run": "Whole run",
+    "mirrored_strategy": "MirroredStrategy",
+    "speedups": "Candidate speed-ups",
+    "transform_materialization": "Transform output format",
+}

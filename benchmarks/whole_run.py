@@ -1,0 +1,143 @@
+"""`gc-tfx run` from end to end: wall time per component, peak memory, and the run over the Trainers' training.
+
+The data is drawn first (timed apart: `gc-tfx run` without --data would draw it too), then the CLI runs in a
+child process exactly as a user runs it, with the cache off. Per-component times come from ML Metadata (each
+execution's creation and last update), the Trainers' training time from their own `training_record.json`
+(the seconds `fit` spent in its epochs), and peak memory from sampling the child's whole process tree.
+"""
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+from absl import logging
+
+from benchmarks import catalog, command_line, process_memory, results
+from pipeline import metadata_reader, pipeline as pipeline_lib
+from pipeline.datasets import synthetic
+from pipeline.local_runner import OutputLayout
+from trainer import task
+
+NAME = "whole_run"
+TITLE = catalog.TITLES[NAME]
+TRAINER_IDS = (pipeline_lib.GC_TRAINER_ID, pipeline_lib.BASELINE_TRAINER_ID)
+_LOG_TAIL_CHARACTERS = 4000
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    train_images: int
+    test_images: int
+    image_size: int
+    epochs: int
+    batch_size: int
+    eval_percent: int = 10  # the CLI's default
+    beam_workers: int = os.cpu_count() or 1  # the CLI's default
+    seed: int = 42
+
+
+PRESETS = {
+    # `gc-tfx run`'s defaults on the default data (1027 train / 256 test at 300 px, 10 epochs, batch 128).
+    "full": Settings(train_images=1027, test_images=256, image_size=300, epochs=10, batch_size=128),
+    # In-process Beam (--beam-workers 1) starts faster on few images, as the CLI's help says.
+    "quick": Settings(train_images=128, test_images=32, image_size=300, epochs=2, batch_size=32, beam_workers=1),
+    # Enough images that the hash-carved eval split holds both classes.
+    "smoke": Settings(train_images=48, test_images=8, image_size=96, epochs=1, batch_size=8, eval_percent=25,
+                      beam_workers=1),
+}
+
+
+def _run_cli(settings: Settings, data_dir: str, layout: OutputLayout, log_path: str) -> Dict[str, float]:
+    """Runs `gc-tfx run` in a child process; returns its wall seconds and peak memory figures."""
+    command = [sys.executable, "-m", "pipeline.cli", "run", "--data", data_dir, "--output", layout.root,
+               "--epochs", str(settings.epochs), "--batch-size", str(settings.batch_size),
+               "--image-size", str(settings.image_size), "--seed", str(settings.seed),
+               "--eval-percent", str(settings.eval_percent), "--beam-workers", str(settings.beam_workers),
+               "--no-cache"]
+    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    logging.info("Running %s", " ".join(command))
+    with open(log_path, "w", encoding="utf-8") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        sampler = process_memory.PeakTreeMemory(process.pid).start()
+        return_code = process.wait()
+        seconds = time.perf_counter() - started
+        peak_tree_bytes = sampler.stop()
+    if return_code != 0:
+        with open(log_path, encoding="utf-8") as log:
+            raise RuntimeError(f"gc-tfx run exited with {return_code}; the end of its output:\n"
+                               f"{log.read()[-_LOG_TAIL_CHARACTERS:]}")
+    # Linux reports ru_maxrss in KiB: the largest single child process (this benchmark starts no other child).
+    largest_process_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_tree_mib": peak_tree_bytes / 2**20, "largest_process_mib": largest_process_mib,
+            "memory_samples": sampler.samples}
+
+
+def _component_seconds(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, float]:
+    """Seconds from each execution's registration to its last update (publication), in run order."""
+    ordered = sorted(nodes.values(), key=lambda node: node.execution.create_time_since_epoch)
+    return {node.node_id: (node.execution.last_update_time_since_epoch - node.execution.create_time_since_epoch)
+            / 1000 for node in ordered}
+
+
+def _training_records(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, dict]:
+    """Each Trainer's own training_record.json, found through its `model_run` artifact."""
+    records = {}
+    for trainer_id in TRAINER_IDS:
+        path = os.path.join(nodes[trainer_id].output("model_run").uri, task.TRAINING_RECORD_FILE)
+        with open(path, encoding="utf-8") as record_file:
+            records[trainer_id] = json.load(record_file)
+    return records
+
+
+def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
+    data_dir = os.path.join(work_dir, "data")
+    synthesis = synthetic.write_synthetic_dataset(data_dir, train_size=settings.train_images,
+                                                  test_size=settings.test_images, image_size=settings.image_size,
+                                                  seed=settings.seed)
+    layout = OutputLayout(os.path.join(work_dir, "run"))
+    run = _run_cli(settings, data_dir, layout, os.path.join(work_dir, "gc_tfx_run.log"))
+
+    nodes = metadata_reader.latest_run(metadata_reader.open_store(layout.metadata_path))
+    component_seconds = _component_seconds(nodes)
+    records = _training_records(nodes)
+    fit_seconds = {trainer_id: sum(record["epoch_seconds"]) for trainer_id, record in records.items()}
+    training_seconds = sum(fit_seconds.values())
+    run_over_training = run["seconds"] / training_seconds
+    scope = ("" if preset == "full" else
+             f" ({preset}: {settings.train_images}/{settings.test_images} images, {settings.epochs} epochs)")
+    figures = [
+        results.Figure(key="run_seconds", label=f"wall time of `gc-tfx run`{scope}", value=run["seconds"], unit="s",
+                       spread=f"data drawn beforehand in {synthesis.seconds:.0f} s (not counted)"),
+        results.Figure(key="run_over_training", label="whole run / the two Trainers' training (fit) time",
+                       value=run_over_training, unit="x",
+                       spread=f"{run['seconds']:.0f} s / {training_seconds:.0f} s; no target in the issue"),
+        results.Figure(key="peak_tree_memory", label="peak memory, all processes of the run together",
+                       value=run["peak_tree_mib"], unit="MiB",
+                       spread=f"sampled every 0.5 s ({run['memory_samples']} samples); largest single process "
+                              f"{run['largest_process_mib']:.0f} MiB"),
+    ]
+    rows: List[List[str]] = []
+    for node_id, seconds in component_seconds.items():
+        note = ""
+        if node_id in records:
+            epochs = records[node_id]["epoch_seconds"]
+            note = (f"fit {fit_seconds[node_id]:.1f} s: first epoch {epochs[0]:.1f} s (decode, tracing), "
+                    f"later {sum(epochs[1:]) / max(1, len(epochs) - 1):.1f} s each")
+        rows.append([node_id, f"{seconds:.1f}", f"{100 * seconds / run['seconds']:.0f}%", nodes[node_id].state, note])
+    rows.append(["(start-up, between components, summary)", f"{run['seconds'] - sum(component_seconds.values()):.1f}",
+                 f"{100 * (1 - sum(component_seconds.values()) / run['seconds']):.0f}%", "", ""])
+    table = results.Table(title="Wall time per component (ML Metadata execution start to end)",
+                          columns=["component", "seconds", "share of run", "state", "note"], rows=rows)
+    details = {"component_seconds": component_seconds, "fit_seconds": fit_seconds,
+               "epoch_seconds": {trainer_id: record["epoch_seconds"] for trainer_id, record in records.items()},
+               "synthesis_seconds": synthesis.seconds, **run}
+    return results.finish(NAME, TITLE, __doc__, preset, dataclasses.asdict(settings), figures, details, [table])
+
+
+if __name__ == "__main__":
+    raise SystemExit(command_line.main(__doc__.splitlines()[0], measure, PRESETS))

@@ -1,0 +1,149 @@
+"""The benchmarks' plumbing on minimal sizes: result fields, JSON, the results.md table. No timing thresholds.
+
+Timings on a shared machine are not test material; what must hold is that every benchmark produces its figures
+with their targets and the machine description, and that the page shows each figure with its target and verdict.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import (catalog, gc_overhead, input_headroom, paired_timing, pipeline_vs_keras, process_memory,
+                        report, results, run_all, speedups, transform_materialization, whole_run)
+
+MACHINE_FIELDS = {"cpu_count", "processor", "memory_gib", "gpus", "python", "tensorflow", "platform"}
+
+
+def _example_results():
+    met = results.Figure(key="a", label="ratio that met", value=1.01, unit="x", spread="IQR 1.00-1.02",
+                         target=results.Target("<=", 1.02))
+    missed = results.Figure(key="b", label="ratio that missed", value=0.5, unit="x",
+                            target=results.Target(">=", 0.9), likely_cause_if_missed="decoding in epoch 1")
+    informational = results.Figure(key="c", label="seconds without a target", value=12.0, unit="s")
+    not_measured = results.Figure(key="d", label="needs a GPU", value=None, unit="x", spread="no GPU")
+    table = results.Table(title="per component", columns=["component", "seconds"], rows=[["Trainer", "3.0"]])
+    good = results.BenchmarkResult(name="gc_overhead", title="GC overhead", description="Why and how.",
+                                   preset="smoke", parameters={"pairs": 2}, figures=[met, missed],
+                                   machine={"cpu_count": 2, "gpus": []}, finished_at="2026-11-21T00:00:00+00:00",
+                                   peak_rss_mib=100.0)
+    other = results.BenchmarkResult(name="whole_run", title="Whole run", description="End to end.", preset="smoke",
+                                    parameters={}, figures=[informational, not_measured], tables=[table],
+                                    peak_rss_mib=50.0)
+    failed = results.BenchmarkResult(name="speedups", title="Candidate speed-ups", description="", preset="smoke",
+                                     parameters={}, figures=[], error="exit status 1; log x: boom")
+    return [good, other, failed]
+
+
+def test_report_shows_every_figure_with_its_target_and_verdict():
+    page = report.render(_example_results(), preset="smoke", json_paths={"gc_overhead": "results/gc_overhead.json"})
+    summary = page.split("## Summary")[1].split("## Targets missed")[0]
+    assert "| GC overhead | ratio that met | 1.01x (IQR 1.00-1.02) | <= 1.02 | met |" in summary
+    assert "| GC overhead | ratio that missed | 0.5x | >= 0.9 | **MISSED** |" in summary
+    assert "| Whole run | seconds without a target | 12 s | none | no target |" in summary
+    assert "| Whole run | needs a GPU | not measured (no GPU) | none | no target |" in summary
+    assert "| Candidate speed-ups | (benchmark failed: see below) | n/a |  | **FAILED** |" in summary
+    misses = page.split("## Targets missed")[1].split("## Method")[0]
+    assert "ratio that missed** measured 0.5x, target >= 0.9. Likely cause: decoding in epoch 1" in misses
+    assert "Candidate speed-ups** did not finish: exit status 1; log x: boom" in misses
+    assert "ratio that met" not in misses
+    assert "| Trainer | 3.0 |" in page and "`results/gc_overhead.json`" in page
+    assert "smoke preset" in page and "No GPU was available" in page
+
+
+def test_report_says_so_when_nothing_missed():
+    result = _example_results()[1]
+    assert "None: every figure with a target met it" in report.render([result], preset="full", json_paths={})
+
+
+def test_result_json_round_trip_keeps_figures_targets_and_tables(tmp_path):
+    original = _example_results()[:2]
+    for result in original:
+        path = str(tmp_path / f"{result.name}.json")
+        results.write_json(result, path)
+        assert results.read_json(path) == result
+    stored = json.loads((tmp_path / "gc_overhead.json").read_text())
+    assert [figure["met"] for figure in stored["figures"]] == [True, False]
+    assert stored["figures"][0]["target"] == {"comparison": "<=", "threshold": 1.02}
+
+
+def test_interleaved_pairs_alternate_which_side_goes_first():
+    calls = []
+    paired = paired_timing.interleaved_pairs(lambda: calls.append("a"), lambda: calls.append("b"), pairs=4,
+                                             warmup_pairs=1)
+    assert "".join(calls) == "ab" + "ab" + "ba" + "ab" + "ba"
+    assert len(paired.a_seconds) == len(paired.b_seconds) == len(paired.ratios) == 4
+
+
+def test_spread_is_median_and_quartiles():
+    spread = paired_timing.Spread.of([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert (spread.median, spread.lower_quartile, spread.upper_quartile, spread.count) == (3.0, 2.0, 4.0, 5)
+    with pytest.raises(ValueError, match="empty"):
+        paired_timing.Spread.of([])
+
+
+def test_process_tree_memory_counts_children():
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"]) as child:
+        try:
+            assert child.pid in process_memory.descendants(os.getpid())
+            assert process_memory.tree_resident_bytes(os.getpid()) > process_memory.resident_bytes(os.getpid())
+        finally:
+            child.kill()
+
+
+def test_every_benchmark_has_the_three_presets_and_a_title():
+    for module in (gc_overhead, pipeline_vs_keras, input_headroom, whole_run, speedups, transform_materialization):
+        assert set(module.PRESETS) == set(results.PRESETS)
+        assert module.TITLE == catalog.TITLES[module.NAME]
+
+
+def _check_result(result: results.BenchmarkResult, expected_keys):
+    assert [figure.key for figure in result.figures] == expected_keys
+    assert MACHINE_FIELDS <= set(result.machine)
+    assert result.preset == "smoke" and result.description and result.finished_at
+    page = report.render([result], preset="smoke", json_paths={})
+    for figure in result.figures:
+        row = f"| {result.title} | {figure.label} | {report.format_value(figure)}"
+        assert row in page
+        if figure.target:
+            assert f"| {figure.target.describe()} | {report.verdict(figure)} |" in page
+
+
+def test_gc_overhead_smoke(tmp_path):
+    result = gc_overhead.measure(gc_overhead.PRESETS["smoke"], "smoke", str(tmp_path))
+    _check_result(result, ["tf_keras_step_time_ratio", "keras3_step_time_ratio"])
+    assert all(figure.target == gc_overhead.TARGET and figure.value > 0 for figure in result.figures)
+    assert result.details["tf_keras"]["optimizer"].startswith("GC_")
+
+
+def test_input_headroom_smoke(tmp_path):
+    result = input_headroom.measure(input_headroom.PRESETS["smoke"], "smoke", str(tmp_path))
+    _check_result(result, ["warm_headroom", "cold_headroom"])
+    assert result.figures[0].target == input_headroom.WARM_TARGET and result.figures[1].target is None
+
+
+def test_pipeline_vs_keras_smoke(tmp_path):
+    settings = pipeline_vs_keras.PRESETS["smoke"]
+    result = pipeline_vs_keras.measure(settings, "smoke", str(tmp_path))
+    _check_result(result, ["whole_fit_ratio", "first_epoch_ratio", "later_epochs_ratio"])
+    assert len(result.details["trainer_epoch_seconds"]) == len(result.details["bare_epoch_seconds"]) == settings.epochs
+
+
+@pytest.mark.e2e
+def test_run_all_writes_json_and_results_page_for_a_subprocess_benchmark(tmp_path):
+    """The mirrored benchmark needs its own interpreter (logical devices); run_all is how it gets one."""
+    ran = run_all.run(["mirrored_strategy"], "smoke", str(tmp_path))
+    assert not ran[0].error, ran[0].error
+    stored = results.read_json(str(tmp_path / "results" / "mirrored_strategy.json"))
+    _check_result(stored, ["identical_results", "step_time_ratio"])
+    assert stored.details["initial_weights_equal"]
+    assert "| MirroredStrategy |" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.e2e
+def test_whole_run_smoke_reads_component_times_from_ml_metadata(tmp_path):
+    result = whole_run.measure(whole_run.PRESETS["smoke"], "smoke", str(tmp_path))
+    _check_result(result, ["run_seconds", "run_over_training", "peak_tree_memory"])
+    assert set(whole_run.TRAINER_IDS) <= set(result.details["component_seconds"])
+    assert {row[0] for row in result.tables[0].rows} >= {"Transform", "Evaluator", *whole_run.TRAINER_IDS}
