@@ -5,6 +5,7 @@ TITLES: Dict[str, str] = {
     "gc_overhead": "GC overhead",
     "pipeline_vs_keras": "Pipeline vs bare Keras",
     "input_headroom": "Input pipeline headroom",
+    "input_autotune": "tf.data autotuning",
     "whole_run": "Whole run",
     "mirrored_strategy": "MirroredStrategy",
     "speedups": "Candidate speed-ups",

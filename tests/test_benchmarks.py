@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from benchmarks import (catalog, gc_overhead, input_headroom, paired_timing, pipeline_vs_keras, process_memory,
-                        report, results, run_all, speedups, transform_materialization, whole_run)
+from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, paired_timing, pipeline_vs_keras,
+                        process_memory, report, results, run_all, speedups, transform_materialization, whole_run)
 
 MACHINE_FIELDS = {"cpu_count", "processor", "memory_gib", "gpus", "python", "tensorflow", "platform"}
 
@@ -93,7 +93,8 @@ def test_process_tree_memory_counts_children():
 
 
 def test_every_benchmark_has_the_three_presets_and_a_title():
-    for module in (gc_overhead, pipeline_vs_keras, input_headroom, whole_run, speedups, transform_materialization):
+    for module in (gc_overhead, pipeline_vs_keras, input_headroom, input_autotune, whole_run, speedups,
+                   transform_materialization):
         assert set(module.PRESETS) == set(results.PRESETS)
         assert module.TITLE == catalog.TITLES[module.NAME]
 
@@ -112,9 +113,22 @@ def _check_result(result: results.BenchmarkResult, expected_keys):
 
 def test_gc_overhead_smoke(tmp_path):
     result = gc_overhead.measure(gc_overhead.PRESETS["smoke"], "smoke", str(tmp_path))
-    _check_result(result, ["tf_keras_step_time_ratio", "keras3_step_time_ratio"])
+    _check_result(result, ["tf_keras_step_time_ratio", "tf_keras_update_estimate", "keras3_step_time_ratio",
+                           "keras3_update_estimate"])
     assert all(figure.target == gc_overhead.TARGET and figure.value > 0 for figure in result.figures)
-    assert result.details["tf_keras"]["optimizer"].startswith("GC_")
+    for version in ("tf_keras", "keras3"):
+        assert result.details[version]["optimizer"].startswith("GC_")
+        assert len(result.details[version]["gc_update_seconds"]) == gc_overhead.PRESETS["smoke"].update_pairs
+
+
+def test_input_autotune_smoke(tmp_path):
+    settings = input_autotune.PRESETS["smoke"]
+    result = input_autotune.measure(settings, "smoke", str(tmp_path))
+    _check_result(result, ["fit_time_ratio", "outside_epochs_seconds_on", "outside_epochs_seconds_off",
+                           "in_epochs_ratio"])
+    for side in input_autotune.SIDES:
+        fits = result.details[side]
+        assert len(fits) == settings.pairs and all(0 < fit["in_epochs"] < fit["total"] for fit in fits)
 
 
 def test_input_headroom_smoke(tmp_path):
@@ -136,8 +150,11 @@ def test_run_all_writes_json_and_results_page_for_a_subprocess_benchmark(tmp_pat
     ran = run_all.run(["mirrored_strategy"], "smoke", str(tmp_path))
     assert not ran[0].error, ran[0].error
     stored = results.read_json(str(tmp_path / "results" / "mirrored_strategy.json"))
-    _check_result(stored, ["identical_results", "step_time_ratio"])
+    _check_result(stored, ["identical_results", "largest_difference", "step_time_ratio"])
     assert stored.details["initial_weights_equal"]
+    assert stored.figures[0].met, stored.figures[0].spread  # two replicas train what one does, up to rounding
+    distances = stored.details["distance_from_float64"]
+    assert distances["half_batches_control"] > 10 * distances["one_replica"]  # the check can tell a wrong split
     assert "| MirroredStrategy |" in (tmp_path / "results.md").read_text()
 
 

@@ -13,6 +13,18 @@ from trainer import features
 _SHUFFLE_BUFFER = 10_000  # larger than the data: a full, seeded shuffle each epoch
 
 
+def _without_autotuning(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Turns tf.data's autotuning off: AUTOTUNE then means one parallel call per core and a fixed prefetch.
+
+    With autotuning on, Keras' switch from one epoch's iterator to the next stalled for seconds (outside the
+    epochs, so no epoch time shows it) while the epochs ran no faster; see benchmarks/input_autotune.py and its
+    figures in benchmarks/results.md.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 def _transform_layer_batches(file_pattern: List[str], tf_transform_output: tft.TFTransformOutput,
                              batch_size: int) -> tf.data.Dataset:
     """Yields dicts of transformed features, `batch_size` examples at a time, in file order."""
@@ -45,4 +57,4 @@ def input_dataset(file_pattern: List[str], tf_transform_output: tft.TFTransformO
     dataset = dataset.unbatch().cache()
     if shuffle:
         dataset = dataset.shuffle(_SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return _without_autotuning(dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE))
