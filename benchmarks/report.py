@@ -18,10 +18,10 @@ def _escape(text: str) -> str:
 def format_value(figure: Figure) -> str:
     if figure.value is None:
         return "not measured"
-    if figure.unit == "x":
-        return f"{figure.value:.3g}x"
+    if figure.unit == "x":  # 1.000x, not 1x: ratios near 1 are the ones read closely
+        return f"{figure.value:.3f}x" if 0.1 <= abs(figure.value) < 10 else f"{figure.value:.3g}x"
     if figure.unit == "s":
-        return f"{figure.value:.0f} s"
+        return f"{figure.value:.0f} s" if abs(figure.value) >= 100 else f"{figure.value:.3g} s"
     return f"{figure.value:.4g} {figure.unit}"
 
 

@@ -39,13 +39,13 @@ def _example_results():
 def test_report_shows_every_figure_with_its_target_and_verdict():
     page = report.render(_example_results(), preset="smoke", json_paths={"gc_overhead": "results/gc_overhead.json"})
     summary = page.split("## Summary")[1].split("## Targets missed")[0]
-    assert "| GC overhead | ratio that met | 1.01x (IQR 1.00-1.02) | <= 1.02 | met |" in summary
-    assert "| GC overhead | ratio that missed | 0.5x | >= 0.9 | **MISSED** |" in summary
+    assert "| GC overhead | ratio that met | 1.010x (IQR 1.00-1.02) | <= 1.02 | met |" in summary
+    assert "| GC overhead | ratio that missed | 0.500x | >= 0.9 | **MISSED** |" in summary
     assert "| Whole run | seconds without a target | 12 s | none | no target |" in summary
     assert "| Whole run | needs a GPU | not measured (no GPU) | none | no target |" in summary
     assert "| Candidate speed-ups | (benchmark failed: see below) | n/a |  | **FAILED** |" in summary
     misses = page.split("## Targets missed")[1].split("## Method")[0]
-    assert "ratio that missed** measured 0.5x, target >= 0.9. Likely cause: decoding in epoch 1" in misses
+    assert "ratio that missed** measured 0.500x, target >= 0.9. Likely cause: decoding in epoch 1" in misses
     assert "Candidate speed-ups** did not finish: exit status 1; log x: boom" in misses
     assert "ratio that met" not in misses
     assert "| Trainer | 3.0 |" in page and "`results/gc_overhead.json`" in page

@@ -130,6 +130,8 @@ def test_both_trainers_started_from_the_same_weights_and_only_gc_differs(first_r
     assert gc_record["config"] == {**baseline_record["config"], "use_gc": True}
     assert "GC" in gc_record["optimizer"] and "GC" not in baseline_record["optimizer"]
     assert len(gc_record["epoch_seconds"]) == 2 and len(gc_record["history"]["val_loss"]) == 2
+    for record in records.values():  # the whole fit() holds its epochs; the export is timed on its own
+        assert 0 < sum(record["epoch_seconds"]) <= record["fit_seconds"] and record["export_seconds"] > 0
     assert any(name.startswith("events.out.tfevents") for _, _, names in
                os.walk(nodes["trainer_gc"].output("model_run").uri) for name in names)
 
