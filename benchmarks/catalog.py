@@ -6,6 +6,7 @@ TITLES: Dict[str, str] = {
     "pipeline_vs_keras": "Pipeline vs bare Keras",
     "input_headroom": "Input pipeline headroom",
     "input_autotune": "tf.data autotuning",
+    "one_replica_strategy": "Strategy on one device",
     "whole_run": "Whole run",
     "mirrored_strategy": "MirroredStrategy",
     "speedups": "Candidate speed-ups",

@@ -59,8 +59,8 @@ def _dataset(inputs: trainer_inputs.TrainerInputs, split: str, settings: Setting
     return dataset.with_options(options)
 
 
-def _fit(model: tf_keras.Model, inputs: trainer_inputs.TrainerInputs, settings: Settings,
-         autotune: bool) -> FitSeconds:
+def fit_once(model: tf_keras.Model, inputs: trainer_inputs.TrainerInputs, settings: Settings,
+             autotune: bool) -> FitSeconds:
     """One fit on fresh datasets, timed as a whole and per epoch."""
     timer = task.EpochTimer()
     train, evaluation = (_dataset(inputs, split, settings, autotune) for split in ("train", "eval"))
@@ -76,11 +76,11 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
     model_of = {side: models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
                 for side in SIDES}
     for side in SIDES:  # untimed: AutoGraph and kernel set-up land on neither side
-        _fit(model_of[side], inputs, dataclasses.replace(settings, epochs=1), side == "autotune_on")
+        fit_once(model_of[side], inputs, dataclasses.replace(settings, epochs=1), autotune=side == "autotune_on")
     seconds: Dict[str, List[FitSeconds]] = {side: [] for side in SIDES}
     for pair in range(settings.pairs):
         for side in (SIDES if pair % 2 == 0 else SIDES[::-1]):
-            seconds[side].append(_fit(model_of[side], inputs, settings, side == "autotune_on"))
+            seconds[side].append(fit_once(model_of[side], inputs, settings, autotune=side == "autotune_on"))
         logging.info("Pair %d: on %s, off %s.", pair + 1, seconds["autotune_on"][-1], seconds["autotune_off"][-1])
 
     on, off = seconds["autotune_on"], seconds["autotune_off"]

@@ -2,15 +2,17 @@
 
 "Trainer" is what `trainer.task.run_fn` trains with: `trainer.data.input_dataset` over gzipped TFRecords of raw
 tf.Examples and a real transform graph (decode once, cache, shuffle, batch), the model built and compiled by
-the Trainer's builder inside MirroredStrategy, TensorBoard and epoch-timer callbacks, validation each epoch.
+the Trainer's builder inside the Trainer's strategy, TensorBoard and epoch-timer callbacks, validation each epoch.
 "Bare Keras" fits the same model with the same weights on the same images, decoded beforehand into tensors,
 with the same epochs, batch, validation and callbacks.
 
 On a machine shared with other jobs, two long fits one after the other compare noise, so the two fits advance
 one epoch at a time, alternating which goes first (`fit(initial_epoch=e, epochs=e + 1)`; Keras keeps its traced
 step functions between calls, and the epoch timer excludes each call's set-up on both sides). One throwaway fit
-first pays the process's one-time costs (AutoGraph converting Keras' code, oneDNN building kernels for each
-batch shape), which would otherwise land on whichever side ran first.
+per side, with the same callbacks, first pays the process's one-time costs (AutoGraph converting Keras' code,
+oneDNN building kernels for each batch shape, TensorBoard's writers, MirroredStrategy's and tf.data's
+machinery), which would otherwise land on whichever side ran first; the measured Trainer still decodes and caches
+its images in its first epoch, on fresh datasets.
 """
 import dataclasses
 import os
@@ -48,17 +50,6 @@ PRESETS = {
 EpochFit = Callable[[int], float]  # fits one more epoch (its index given), returns its seconds
 
 
-def _warm_up(settings: Settings) -> None:
-    """One throwaway fit at the measured batch shapes: AutoGraph converts Keras' code and oneDNN builds its
-    convolution kernels for each new shape once per process (~10 s here), which would otherwise land on
-    whichever side ran first."""
-    train_batch = models.fixed_batch(settings.batch_size, settings.image_size, settings.seed)
-    eval_batch = models.fixed_batch(settings.eval_images % settings.batch_size or settings.batch_size,
-                                    settings.image_size, settings.seed)
-    model = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
-    model.fit(*train_batch, validation_data=eval_batch, batch_size=settings.batch_size, epochs=1, verbose=0)
-
-
 def _epoch_fit(model: tf_keras.Model, log_dir: str, *fit_args, **fit_kwargs) -> EpochFit:
     timer = task.EpochTimer()
     callbacks = [tf_keras.callbacks.TensorBoard(log_dir=log_dir), timer]
@@ -73,7 +64,7 @@ def _epoch_fit(model: tf_keras.Model, log_dir: str, *fit_args, **fit_kwargs) -> 
 def _trainer_fit(inputs: trainer_inputs.TrainerInputs, settings: Settings, work_dir: str) -> EpochFit:
     """The Trainer's training, as run_fn sets it up (one CPU replica without GPUs)."""
     transform_output = inputs.transform_output()
-    strategy = tf.distribute.MirroredStrategy()
+    strategy = task.training_strategy()
     global_batch_size = settings.batch_size * strategy.num_replicas_in_sync
     train_dataset = data.input_dataset([inputs.files["train"]], transform_output, batch_size=global_batch_size,
                                        shuffle=True, seed=settings.seed)
@@ -101,7 +92,9 @@ def _ratio(trainer: List[float], bare: List[float]) -> float:
 def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
     inputs = trainer_inputs.prepare(work_dir, train=settings.train_images, evaluation=settings.eval_images,
                                     image_size=settings.image_size)
-    _warm_up(settings)
+    for warm_up in (_trainer_fit(inputs, settings, os.path.join(work_dir, "warm_up")),
+                    _bare_fit(inputs, settings, os.path.join(work_dir, "warm_up"))):
+        warm_up(0)  # throwaway: one-time costs of the process land on neither measured side
     fits: Dict[str, EpochFit] = {"trainer": _trainer_fit(inputs, settings, work_dir),
                                  "bare": _bare_fit(inputs, settings, work_dir)}
     seconds: Dict[str, List[float]] = {"trainer": [], "bare": []}
@@ -127,7 +120,7 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
             likely_cause_if_missed=(
                 f"first epoch {first_ratio:.2f}x (it decodes every image and traces the transform graph, on the same "
                 f"cores that train), later epochs {later_text}x. If later epochs are low too, the cost is per step "
-                "(MirroredStrategy's distributed iterator, cache/shuffle copies) or noise from other jobs."),
+                "(the strategy's iterator, cache/shuffle copies) or noise from other jobs."),
         ),
         results.Figure(key="first_epoch_ratio", label="first epoch only (decode + tracing), Trainer / bare",
                        value=first_ratio, unit="x", spread=f"{trainer[0]:.1f} s vs {bare[0]:.1f} s"),

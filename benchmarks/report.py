@@ -4,8 +4,9 @@ the misses with their likely causes, then each benchmark's method, parameters an
 Everything printed comes from the results themselves, so the page cannot disagree with the JSON beside it.
 """
 import datetime
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
 
+from benchmarks import catalog
 from benchmarks.results import BenchmarkResult, Figure, Table
 
 _VERDICTS = {True: "met", False: "**MISSED**", None: "no target"}
@@ -79,19 +80,23 @@ def _section(result: BenchmarkResult, json_path: str) -> List[str]:
     lines += [result.description, ""]
     parameters = ", ".join(f"{name}={value}" for name, value in result.parameters.items())
     lines += [f"Parameters ({result.preset}): {parameters}. Peak memory of the benchmark process: "
-              f"{result.peak_rss_mib:.0f} MiB. Raw samples: `{json_path}`.", ""]
+              f"{result.peak_rss_mib:.0f} MiB. Finished {result.finished_at}. Raw samples: `{json_path}`.", ""]
     for table in result.tables:
         lines += _table(table)
     return lines
 
 
 def render(results: List[BenchmarkResult], *, preset: str, json_paths: Dict[str, str],
-           total_seconds: Optional[float] = None, command: str = "make bench") -> str:
-    """The whole results.md page."""
+           total_seconds: Optional[float] = None, command: str = "make bench", rerun: Sequence[str] = ()) -> str:
+    """The whole results.md page; `rerun` names the benchmarks this invocation ran when it ran only some."""
     machine = next((result.machine for result in results if result.machine), {})
     finished = max((result.finished_at for result in results if result.finished_at),
                    default=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     took = f", {total_seconds / 60:.0f} min in all" if total_seconds is not None else ""
+    if rerun:
+        took = (f"; this invocation re-ran {', '.join(catalog.TITLES.get(name, name) for name in rerun)}"
+                f"{f' ({total_seconds / 60:.0f} min)' if total_seconds is not None else ''}, the other figures are "
+                "from the last run of the same preset (each section says when it finished)")
     scope = "" if preset == "full" else (f" **{preset} preset: fewer and smaller images, fewer epochs and pairs "
                                           "than the full run; its figures check the harness, not the targets.**")
     lines = [

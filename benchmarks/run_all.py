@@ -81,7 +81,8 @@ def run(names: Sequence[str], preset: str, output_dir: str) -> List[results.Benc
     shown = [result for result in shown if result is not None]
     command = "make bench" if preset == "full" else f"python -m benchmarks.run_all --preset {preset}"
     page = report.render(shown, preset=preset, total_seconds=time.monotonic() - started, command=command,
-                         json_paths={result.name: f"{JSON_FOLDER}/{result.name}.json" for result in shown})
+                         json_paths={result.name: f"{JSON_FOLDER}/{result.name}.json" for result in shown},
+                         rerun=[] if set(names) == set(catalog.TITLES) else list(names))
     results_path = os.path.join(output_dir, RESULTS_FILE)
     with open(results_path, "w", encoding="utf-8") as results_file:
         results_file.write(page)

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, paired_timing, pipeline_vs_keras,
-                        process_memory, report, results, run_all, speedups, transform_materialization, whole_run)
+from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, one_replica_strategy, paired_timing,
+                        pipeline_vs_keras, process_memory, report, results, run_all, speedups,
+                        transform_materialization, whole_run)
 
 MACHINE_FIELDS = {"cpu_count", "processor", "memory_gib", "gpus", "python", "tensorflow", "platform"}
 
@@ -57,6 +58,13 @@ def test_report_says_so_when_nothing_missed():
     assert "None: every figure with a target met it" in report.render([result], preset="full", json_paths={})
 
 
+def test_report_of_a_partial_rerun_says_which_figures_are_new():
+    page = report.render(_example_results(), preset="full", json_paths={}, total_seconds=600, rerun=["whole_run"])
+    assert ("this invocation re-ran Whole run (10 min), the other figures are from the last run of the same preset"
+            in page)
+    assert "min in all" not in page and "Finished 2026-11-21T00:00:00+00:00." in page
+
+
 def test_result_json_round_trip_keeps_figures_targets_and_tables(tmp_path):
     original = _example_results()[:2]
     for result in original:
@@ -93,8 +101,8 @@ def test_process_tree_memory_counts_children():
 
 
 def test_every_benchmark_has_the_three_presets_and_a_title():
-    for module in (gc_overhead, pipeline_vs_keras, input_headroom, input_autotune, whole_run, speedups,
-                   transform_materialization):
+    for module in (gc_overhead, pipeline_vs_keras, input_headroom, input_autotune, one_replica_strategy, whole_run,
+                   speedups, transform_materialization):
         assert set(module.PRESETS) == set(results.PRESETS)
         assert module.TITLE == catalog.TITLES[module.NAME]
 
@@ -131,6 +139,13 @@ def test_input_autotune_smoke(tmp_path):
         assert len(fits) == settings.pairs and all(0 < fit["in_epochs"] < fit["total"] for fit in fits)
 
 
+def test_one_replica_strategy_smoke(tmp_path):
+    settings = one_replica_strategy.PRESETS["smoke"]
+    result = one_replica_strategy.measure(settings, "smoke", str(tmp_path))
+    _check_result(result, ["fit_time_ratio", "outside_epochs_seconds_mirrored", "outside_epochs_seconds_default"])
+    assert all(len(result.details[side]) == settings.pairs for side in one_replica_strategy.SIDES)
+
+
 def test_input_headroom_smoke(tmp_path):
     result = input_headroom.measure(input_headroom.PRESETS["smoke"], "smoke", str(tmp_path))
     _check_result(result, ["warm_headroom", "cold_headroom"])
@@ -155,7 +170,8 @@ def test_run_all_writes_json_and_results_page_for_a_subprocess_benchmark(tmp_pat
     assert stored.figures[0].met, stored.figures[0].spread  # two replicas train what one does, up to rounding
     distances = stored.details["distance_from_float64"]
     assert distances["half_batches_control"] > 10 * distances["one_replica"]  # the check can tell a wrong split
-    assert "| MirroredStrategy |" in (tmp_path / "results.md").read_text()
+    page = (tmp_path / "results.md").read_text()
+    assert "| MirroredStrategy |" in page and "this invocation re-ran MirroredStrategy" in page
 
 
 @pytest.mark.e2e

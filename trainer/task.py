@@ -1,8 +1,8 @@
 """The Trainers' `run_fn`: one function, switched by `custom_config["use_gc"]`, so only GC differs.
 
 Both Trainers seed every random source with the same `seed` before building the model: identical initial
-weights, data order and augmentation. The model is built and compiled inside MirroredStrategy over all
-visible GPUs (one CPU replica without GPUs); the batch size is per replica, so the global batch scales.
+weights, data order and augmentation. With two or more GPUs the model is built and compiled inside
+MirroredStrategy over all of them; the batch size is per replica, so the global batch scales.
 """
 import dataclasses
 import hashlib
@@ -71,6 +71,17 @@ def weights_fingerprint(model: tf_keras.Model) -> str:
     return digest.hexdigest()
 
 
+def training_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy over every GPU when there are two or more; otherwise the default (one-device) strategy.
+
+    One device has nothing to mirror, and a one-replica MirroredStrategy stalled Keras' change of epoch for
+    seconds each time (benchmarks/one_replica_strategy.py); the model, the batches and the update are the same.
+    """
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
 def _build_compiled_model(config: TrainingConfig) -> tf_keras.Model:
     model = model_lib.build_model(config.image_size, config.seed)
     optimizer = tf_keras.optimizers.RMSprop(learning_rate=config.learning_rate)
@@ -88,10 +99,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Trains the seed CNN with or without GC and exports it with Transform's graph attached."""
     config = TrainingConfig.from_custom_config(fn_args.custom_config)
     tf_keras.utils.set_random_seed(config.seed)
-    strategy = tf.distribute.MirroredStrategy()
+    strategy = training_strategy()
     global_batch_size = config.batch_size * strategy.num_replicas_in_sync
-    logging.info("Training with GC=%s on %d replica(s), global batch %d.", config.use_gc,
-                 strategy.num_replicas_in_sync, global_batch_size)
+    logging.info("Training with GC=%s under %s on %d replica(s), global batch %d.", config.use_gc,
+                 type(strategy).__name__, strategy.num_replicas_in_sync, global_batch_size)
 
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     train_dataset = data.input_dataset(fn_args.train_files, tf_transform_output, batch_size=global_batch_size,
@@ -118,6 +129,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     record = {
         "config": dataclasses.asdict(config),
         "optimizer": model.optimizer.name,
+        "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync,
         "global_batch_size": global_batch_size,
         "initial_weights_sha256": initial_fingerprint,

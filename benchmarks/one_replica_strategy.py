@@ -1,0 +1,70 @@
+"""One device: a one-replica MirroredStrategy, or TensorFlow's default strategy (what the Trainer uses)?
+
+Both sides fit the Trainer's model on the Trainer's input pipeline (autotuning off, as the Trainer has it) for a
+few epochs on fresh datasets; they differ only in the strategy the model is built under. Pairs alternate which
+side goes first, after one untimed fit per side. Reported as in the tf.data autotuning benchmark: the whole
+`fit` call, and its seconds outside the epochs, where Keras switches from one epoch's iterator to the next.
+"""
+import dataclasses
+from typing import Dict, List
+
+import tensorflow as tf
+from absl import logging
+
+from benchmarks import catalog, command_line, input_autotune, models, paired_timing, results, trainer_inputs
+
+NAME = "one_replica_strategy"
+TITLE = catalog.TITLES[NAME]
+SIDES = ("mirrored_one_replica", "default_strategy")
+Settings = input_autotune.Settings
+
+PRESETS = {
+    # The full-size train split: the stall grows with the cached images.
+    "full": Settings(train_images=1027, eval_images=103, image_size=300, batch_size=128, epochs=3, pairs=2),
+    "quick": Settings(train_images=128, eval_images=32, image_size=300, batch_size=32, epochs=3, pairs=2),
+    "smoke": Settings(train_images=8, eval_images=4, image_size=96, batch_size=4, epochs=2, pairs=1),
+}
+
+
+def _strategy(side: str) -> tf.distribute.Strategy:
+    return tf.distribute.MirroredStrategy() if side == "mirrored_one_replica" else tf.distribute.get_strategy()
+
+
+def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        logging.warning("Several GPUs: MirroredStrategy() would use them all; this compares one replica only.")
+    inputs = trainer_inputs.prepare(work_dir, train=settings.train_images, evaluation=settings.eval_images,
+                                    image_size=settings.image_size)
+    model_of = {}
+    for side in SIDES:
+        with _strategy(side).scope():
+            model_of[side] = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
+        input_autotune.fit_once(model_of[side], inputs, dataclasses.replace(settings, epochs=1), autotune=False)
+    seconds: Dict[str, List[input_autotune.FitSeconds]] = {side: [] for side in SIDES}
+    for pair in range(settings.pairs):
+        for side in (SIDES if pair % 2 == 0 else SIDES[::-1]):
+            seconds[side].append(input_autotune.fit_once(model_of[side], inputs, settings, autotune=False))
+        logging.info("Pair %d: mirrored %s, default %s.", pair + 1, seconds[SIDES[0]][-1], seconds[SIDES[1]][-1])
+
+    mirrored, default = seconds["mirrored_one_replica"], seconds["default_strategy"]
+    spread = paired_timing.PairedSeconds([fit.total for fit in mirrored], [fit.total for fit in default]).ratio_spread()
+    outside = {side: paired_timing.Spread.of([fit.outside_epochs for fit in fits]) for side, fits in seconds.items()}
+    scope = f"{settings.epochs} epochs, {inputs.counts['train']} images at {settings.image_size} px"
+    figures = [
+        results.Figure(key="fit_time_ratio", label=f"whole fit ({scope}), default strategy / one-replica Mirrored",
+                       value=spread.median, unit="x",
+                       spread=f"{spread.describe()}; the Trainer uses the default strategy on one device"),
+        results.Figure(key="outside_epochs_seconds_mirrored",
+                       label="seconds of each fit outside its epochs, one-replica MirroredStrategy",
+                       value=outside["mirrored_one_replica"].median, unit="s",
+                       spread=outside["mirrored_one_replica"].describe("fits", 2)),
+        results.Figure(key="outside_epochs_seconds_default", label="seconds of each fit outside its epochs, default "
+                       "strategy", value=outside["default_strategy"].median, unit="s",
+                       spread=outside["default_strategy"].describe("fits", 2)),
+    ]
+    details = {side: [dataclasses.asdict(fit) for fit in fits] for side, fits in seconds.items()}
+    return results.finish(NAME, TITLE, __doc__, preset, dataclasses.asdict(settings), figures, details)
+
+
+if __name__ == "__main__":
+    raise SystemExit(command_line.main(__doc__.splitlines()[0], measure, PRESETS))
