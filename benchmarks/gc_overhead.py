@@ -85,9 +85,8 @@ def _update_figure(version: str, updates: paired_timing.PairedSeconds, plain_ste
     )
 
 
-def _figure(version: str, paired: paired_timing.PairedSeconds, batch_size: int) -> results.Figure:
+def _figure(version: str, paired: paired_timing.PairedSeconds, plain_step: float, batch_size: int) -> results.Figure:
     spread = paired.ratio_spread()
-    plain_step = paired_timing.Spread.of(paired.a_seconds).median
     extra_milliseconds = 1000 * (paired_timing.Spread.of(paired.b_seconds).median - plain_step)
     return results.Figure(
         key=f"{version}_step_time_ratio",
@@ -115,8 +114,9 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
         updates = paired_timing.interleaved_pairs(
             _update_only(plain, settings.seed), _update_only(with_gc, settings.seed),
             pairs=settings.update_pairs, warmup_pairs=settings.warmup_pairs)
-        figures.append(_figure(version, paired, settings.batch_size))
-        figures.append(_update_figure(version, updates, paired_timing.Spread.of(paired.a_seconds).median))
+        plain_step = paired_timing.Spread.of(paired.a_seconds).median
+        figures.append(_figure(version, paired, plain_step, settings.batch_size))
+        figures.append(_update_figure(version, updates, plain_step))
         details[version] = {"plain_seconds": paired.a_seconds, "gc_seconds": paired.b_seconds,
                             "ratios": paired.ratios, "plain_update_seconds": updates.a_seconds,
                             "gc_update_seconds": updates.b_seconds, "optimizer": _optimizer_name(with_gc),

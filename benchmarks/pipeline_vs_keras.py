@@ -16,7 +16,7 @@ its images in its first epoch, on fresh datasets.
 """
 import dataclasses
 import os
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import tensorflow as tf
 import tf_keras
@@ -62,7 +62,7 @@ def _epoch_fit(model: tf_keras.Model, log_dir: str, *fit_args, **fit_kwargs) -> 
 
 
 def _trainer_fit(inputs: trainer_inputs.TrainerInputs, settings: Settings, work_dir: str) -> EpochFit:
-    """The Trainer's training, as run_fn sets it up (one CPU replica without GPUs)."""
+    """The Trainer's training, as run_fn sets it up (the Trainer's strategy, its datasets)."""
     transform_output = inputs.transform_output()
     strategy = task.training_strategy()
     global_batch_size = settings.batch_size * strategy.num_replicas_in_sync
@@ -75,12 +75,14 @@ def _trainer_fit(inputs: trainer_inputs.TrainerInputs, settings: Settings, work_
     return _epoch_fit(model, os.path.join(work_dir, "trainer_logs"), train_dataset, validation_data=eval_dataset)
 
 
-def _bare_fit(inputs: trainer_inputs.TrainerInputs, settings: Settings, work_dir: str) -> EpochFit:
-    (train_images, train_labels), eval_arrays = inputs.decoded("train"), inputs.decoded("eval")
-    # Tensors, not NumPy arrays: Keras would otherwise copy the arrays into a new tensor on every fit() call.
+def _decoded_tensors(inputs: trainer_inputs.TrainerInputs) -> Dict[str, Tuple[tf.Tensor, tf.Tensor]]:
+    """Both splits decoded once, as tensors: Keras would copy NumPy arrays into a new tensor on every fit() call."""
+    return {split: tuple(tf.constant(array) for array in inputs.decoded(split)) for split in ("train", "eval")}
+
+
+def _bare_fit(decoded: Dict[str, Tuple[tf.Tensor, tf.Tensor]], settings: Settings, work_dir: str) -> EpochFit:
     model = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
-    return _epoch_fit(model, os.path.join(work_dir, "bare_logs"), tf.constant(train_images), tf.constant(train_labels),
-                      validation_data=tuple(tf.constant(array) for array in eval_arrays),
+    return _epoch_fit(model, os.path.join(work_dir, "bare_logs"), *decoded["train"], validation_data=decoded["eval"],
                       batch_size=settings.batch_size, shuffle=True)
 
 
@@ -92,11 +94,12 @@ def _ratio(trainer: List[float], bare: List[float]) -> float:
 def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
     inputs = trainer_inputs.prepare(work_dir, train=settings.train_images, evaluation=settings.eval_images,
                                     image_size=settings.image_size)
+    decoded = _decoded_tensors(inputs)
     for warm_up in (_trainer_fit(inputs, settings, os.path.join(work_dir, "warm_up")),
-                    _bare_fit(inputs, settings, os.path.join(work_dir, "warm_up"))):
+                    _bare_fit(decoded, settings, os.path.join(work_dir, "warm_up"))):
         warm_up(0)  # throwaway: one-time costs of the process land on neither measured side
     fits: Dict[str, EpochFit] = {"trainer": _trainer_fit(inputs, settings, work_dir),
-                                 "bare": _bare_fit(inputs, settings, work_dir)}
+                                 "bare": _bare_fit(decoded, settings, work_dir)}
     seconds: Dict[str, List[float]] = {"trainer": [], "bare": []}
     for epoch in range(settings.epochs):
         order = ("trainer", "bare") if epoch % 2 == 0 else ("bare", "trainer")
