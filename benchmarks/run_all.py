@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in its own process, then `results.md` and one JSON file per benchmark.
 
-`make bench` (preset full, about 20-30 minutes on 2 cores) writes `benchmarks/results.md` and
+`make bench` (preset full, about 30 minutes on 2 cores) writes `benchmarks/results.md` and
 `benchmarks/results/NAME.json`; `make bench-quick` (`--quick`, a few minutes) writes the same under
 `benchmarks/out/quick/`, so a quick check never overwrites the reported figures. Each benchmark's log goes to
 `benchmarks/out/logs/`. A failing benchmark is reported as failed and the others still run; the exit status
