@@ -36,7 +36,7 @@ test-unit: setup
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run_all
 
-# The same benchmarks on less data (a few minutes), written to benchmarks/out/quick/.
+# The same benchmarks on little data (about 9 minutes, mostly fixed costs), written to benchmarks/out/quick/.
 bench-quick: setup
 	$(VENV)/bin/python -m benchmarks.run_all --quick
 

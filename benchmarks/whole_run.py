@@ -45,7 +45,7 @@ PRESETS = {
     # `gc-tfx run`'s defaults on the default data (1027 train / 256 test at 300 px, 10 epochs, batch 128).
     "full": Settings(train_images=1027, test_images=256, image_size=300, epochs=10, batch_size=128),
     # In-process Beam (--beam-workers 1) starts faster on few images, as the CLI's help says.
-    "quick": Settings(train_images=128, test_images=32, image_size=300, epochs=2, batch_size=32, beam_workers=1),
+    "quick": Settings(train_images=64, test_images=16, image_size=300, epochs=2, batch_size=32, beam_workers=1),
     # Enough images that the hash-carved eval split holds both classes.
     "smoke": Settings(train_images=48, test_images=8, image_size=96, epochs=1, batch_size=8, eval_percent=25,
                       beam_workers=1),

@@ -4,22 +4,26 @@ Both Trainers seed every random source with the same `seed` before building the 
 weights, data order and augmentation. With two or more GPUs the model is built and compiled inside
 MirroredStrategy over all of them; the batch size is per replica, so the global batch scales.
 """
+from __future__ import annotations
+
 import dataclasses
 import hashlib
 import json
 import os
 import time
-from typing import Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 from absl import logging
-from tfx import v1 as tfx
 
 from trainer import data, export, model as model_lib
 from trainer.gradient_centralization import centralized
 from trainer.preprocessing import DEFAULT_IMAGE_SIZE
+
+if TYPE_CHECKING:  # For the annotation only: importing tfx.v1 takes ~12 s (it loads every component and cloud SDK).
+    from tfx import v1 as tfx
 
 TRAINING_RECORD_FILE = "training_record.json"
 
