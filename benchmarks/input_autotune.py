@@ -9,7 +9,7 @@ per side (tracing). Reported: the wall time of the whole `fit` call, and the par
 import dataclasses
 import os
 import time
-from typing import Dict, List
+from typing import Dict, List, Mapping
 
 import tensorflow as tf
 import tf_keras
@@ -70,18 +70,27 @@ def fit_once(model: tf_keras.Model, inputs: trainer_inputs.TrainerInputs, settin
     return FitSeconds(time.perf_counter() - started, sum(timer.epoch_seconds))
 
 
+def fit_pairs(model_of: Mapping[str, tf_keras.Model], inputs: trainer_inputs.TrainerInputs, settings: Settings,
+              autotune: Mapping[str, bool]) -> Dict[str, List[FitSeconds]]:
+    """`settings.pairs` pairs of fits, one per side, alternating which goes first, after one untimed fit per side
+    (AutoGraph and kernel set-up then land on neither side)."""
+    sides = list(model_of)
+    for side in sides:
+        fit_once(model_of[side], inputs, dataclasses.replace(settings, epochs=1), autotune=autotune[side])
+    seconds: Dict[str, List[FitSeconds]] = {side: [] for side in sides}
+    for pair in range(settings.pairs):
+        for side in (sides if pair % 2 == 0 else sides[::-1]):
+            seconds[side].append(fit_once(model_of[side], inputs, settings, autotune=autotune[side]))
+        logging.info("Pair %d: %s.", pair + 1, ", ".join(f"{side} {fits[-1]}" for side, fits in seconds.items()))
+    return seconds
+
+
 def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
     inputs = trainer_inputs.prepare(work_dir, train=settings.train_images, evaluation=settings.eval_images,
                                     image_size=settings.image_size)
     model_of = {side: models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
                 for side in SIDES}
-    for side in SIDES:  # untimed: AutoGraph and kernel set-up land on neither side
-        fit_once(model_of[side], inputs, dataclasses.replace(settings, epochs=1), autotune=side == "autotune_on")
-    seconds: Dict[str, List[FitSeconds]] = {side: [] for side in SIDES}
-    for pair in range(settings.pairs):
-        for side in (SIDES if pair % 2 == 0 else SIDES[::-1]):
-            seconds[side].append(fit_once(model_of[side], inputs, settings, autotune=side == "autotune_on"))
-        logging.info("Pair %d: on %s, off %s.", pair + 1, seconds["autotune_on"][-1], seconds["autotune_off"][-1])
+    seconds = fit_pairs(model_of, inputs, settings, autotune={side: side == "autotune_on" for side in SIDES})
 
     on, off = seconds["autotune_on"], seconds["autotune_off"]
     paired = paired_timing.PairedSeconds([fit.total for fit in on], [fit.total for fit in off])

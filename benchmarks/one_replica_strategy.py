@@ -6,8 +6,6 @@ side goes first, after one untimed fit per side. Reported as in the tf.data auto
 `fit` call, and its seconds outside the epochs, where Keras switches from one epoch's iterator to the next.
 """
 import dataclasses
-from typing import Dict, List
-
 import tensorflow as tf
 from absl import logging
 
@@ -40,12 +38,7 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
     for side in SIDES:
         with _strategy(side).scope():
             model_of[side] = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
-        input_autotune.fit_once(model_of[side], inputs, dataclasses.replace(settings, epochs=1), autotune=False)
-    seconds: Dict[str, List[input_autotune.FitSeconds]] = {side: [] for side in SIDES}
-    for pair in range(settings.pairs):
-        for side in (SIDES if pair % 2 == 0 else SIDES[::-1]):
-            seconds[side].append(input_autotune.fit_once(model_of[side], inputs, settings, autotune=False))
-        logging.info("Pair %d: mirrored %s, default %s.", pair + 1, seconds[SIDES[0]][-1], seconds[SIDES[1]][-1])
+    seconds = input_autotune.fit_pairs(model_of, inputs, settings, autotune={side: False for side in SIDES})
 
     mirrored, default = seconds["mirrored_one_replica"], seconds["default_strategy"]
     spread = paired_timing.PairedSeconds([fit.total for fit in mirrored], [fit.total for fit in default]).ratio_spread()

@@ -97,10 +97,11 @@ def _training_records(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[s
 
 def _trainer_note(record: Dict, component_seconds: float) -> str:
     """Where a Trainer's time went: its epochs, Keras between them, the export, and everything else."""
-    epochs = record["epoch_seconds"]
-    in_epochs, fit_call, export = sum(epochs), record["fit_seconds"], record["export_seconds"]
-    return (f"epochs {in_epochs:.1f} s (first {epochs[0]:.1f} s: decode, tracing; later "
-            f"{sum(epochs[1:]) / max(1, len(epochs) - 1):.1f} s each), between epochs {fit_call - in_epochs:.1f} s, "
+    in_epochs, fit_call, export = sum(record["epoch_seconds"]), record["fit_seconds"], record["export_seconds"]
+    later = record["later_epoch_seconds_mean"]  # None after a single epoch
+    later_text = f"; later {later:.1f} s each" if later is not None else ""
+    return (f"epochs {in_epochs:.1f} s (first {record['first_epoch_seconds']:.1f} s: decode, tracing{later_text}), "
+            f"between epochs {fit_call - in_epochs:.1f} s, "
             f"export {export:.1f} s, the rest {component_seconds - fit_call - export:.1f} s (start-up, reading "
             "the transform graph, building the model)")
 
