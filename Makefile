@@ -29,8 +29,9 @@ browser:
 test: setup browser
 	$(VENV)/bin/python -m pytest
 
+# Seconds, not minutes: neither the pipeline end to end nor the benchmark smokes.
 test-unit: setup
-	$(VENV)/bin/python -m pytest -m "not e2e"
+	$(VENV)/bin/python -m pytest -m "not e2e and not bench_smoke"
 
 # Full benchmarks (~30 min on 2 cores): benchmarks/results.md and benchmarks/results/*.json.
 bench: setup

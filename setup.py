@@ -5,12 +5,15 @@ top-level packages; the lock decides their versions.
 """
 import setuptools
 
+# The top-level packages, in the order imports may go (each may import those before it; see DESIGN.md "Rooms").
+ROOMS = ("trainer", "components", "pipeline", "kubeflow", "datasets", "report", "cli")
+
 setuptools.setup(
     name="gc-tfx",
     version="0.1.0",
     description="Does Gradient Centralization train this image model better? A TFX pipeline that answers honestly.",
-    packages=setuptools.find_packages(include=["pipeline", "pipeline.*", "components", "components.*",
-                                               "trainer", "trainer.*", "kubeflow", "kubeflow.*"]),
+    packages=setuptools.find_packages(include=[f"{room}{suffix}" for room in ROOMS for suffix in ("", ".*")]),
+    py_modules=["local_runner"],
     package_data={"pipeline": ["schema/*.pbtxt"]},
     python_requires=">=3.9,<3.11",
     install_requires=[
@@ -24,5 +27,5 @@ setuptools.setup(
         "matplotlib",
         "absl-py",
     ],
-    entry_points={"console_scripts": ["gc-tfx=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["gc-tfx=cli.main:main"]},
 )

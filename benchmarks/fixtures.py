@@ -18,7 +18,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 from tfx.utils import io_utils
 
 from components.image_example_gen import beam_ingestion
-from pipeline.datasets import synthetic
+from datasets import synthetic
 from pipeline.schema import SCHEMA_FILE
 from trainer import features, preprocessing
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 from absl import logging
 
 from benchmarks import catalog, command_line, models, paired_timing, results
+from trainer.config import BASELINE, GC
 
 NAME = "gc_overhead"
 TITLE = catalog.TITLES[NAME]
@@ -42,12 +43,12 @@ PRESETS = {
 
 def _model_pairs(settings: Settings) -> Dict[str, Tuple[object, object]]:
     """(plain, GC) per Keras version, all four starting from the same weights."""
-    plain = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
-    with_gc = models.trainer_model(use_gc=True, image_size=settings.image_size, seed=settings.seed)
+    plain = models.trainer_model(method=BASELINE, image_size=settings.image_size, seed=settings.seed)
+    with_gc = models.trainer_model(method=GC, image_size=settings.image_size, seed=settings.seed)
     with_gc.set_weights(plain.get_weights())
     return {
         "tf_keras": (plain, with_gc),
-        "keras3": (models.keras3_twin(plain, use_gc=False), models.keras3_twin(plain, use_gc=True)),
+        "keras3": (models.keras3_twin(plain, method=BASELINE), models.keras3_twin(plain, method=GC)),
     }
 
 

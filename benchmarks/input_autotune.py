@@ -7,7 +7,6 @@ per side (tracing). Reported: the wall time of the whole `fit` call, and the par
 (`fit` minus the epoch timer's seconds), where Keras drops one epoch's iterator and creates the next.
 """
 import dataclasses
-import os
 import time
 from typing import Dict, List, Mapping
 
@@ -17,6 +16,7 @@ from absl import logging
 
 from benchmarks import catalog, command_line, models, paired_timing, results, trainer_inputs
 from trainer import data, task
+from trainer.config import BASELINE
 
 NAME = "input_autotune"
 TITLE = catalog.TITLES[NAME]
@@ -52,8 +52,8 @@ class FitSeconds:
 
 
 def _dataset(inputs: trainer_inputs.TrainerInputs, split: str, settings: Settings, autotune: bool) -> tf.data.Dataset:
-    dataset = data.input_dataset([inputs.files[split]], inputs.transform_output(), batch_size=settings.batch_size,
-                                 shuffle=split == "train", seed=settings.seed)
+    dataset = data.input_dataset([inputs.files[split]], inputs.data_accessor(), inputs.transform_output(),
+                                 batch_size=settings.batch_size, shuffle=split == "train", seed=settings.seed)
     options = tf.data.Options()
     options.autotune.enabled = autotune
     return dataset.with_options(options)
@@ -88,7 +88,7 @@ def fit_pairs(model_of: Mapping[str, tf_keras.Model], inputs: trainer_inputs.Tra
 def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
     inputs = trainer_inputs.prepare(work_dir, train=settings.train_images, evaluation=settings.eval_images,
                                     image_size=settings.image_size)
-    model_of = {side: models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
+    model_of = {side: models.trainer_model(method=BASELINE, image_size=settings.image_size, seed=settings.seed)
                 for side in SIDES}
     seconds = fit_pairs(model_of, inputs, settings, autotune={side: side == "autotune_on" for side in SIDES})
 

@@ -14,6 +14,7 @@ from absl import logging
 
 from benchmarks import catalog, command_line, models, paired_timing, results, trainer_inputs
 from trainer import data
+from trainer.config import BASELINE
 
 NAME = "input_headroom"
 TITLE = catalog.TITLES[NAME]
@@ -42,8 +43,8 @@ def _pipeline_pass_seconds(inputs: trainer_inputs.TrainerInputs, settings: Setti
     """Seconds to build one fresh dataset (load and trace the transform graph), then of its cold pass, then of
     each warm pass."""
     started = time.perf_counter()
-    dataset = data.input_dataset([inputs.files["train"]], inputs.transform_output(), batch_size=settings.batch_size,
-                                 shuffle=True, seed=settings.seed)
+    dataset = data.input_dataset([inputs.files["train"]], inputs.data_accessor(), inputs.transform_output(),
+                                 batch_size=settings.batch_size, shuffle=True, seed=settings.seed)
     build_seconds = time.perf_counter() - started
     return [build_seconds] + [paired_timing.seconds_of(lambda: [None for _ in dataset])
                               for _ in range(1 + settings.warm_passes)]
@@ -51,7 +52,7 @@ def _pipeline_pass_seconds(inputs: trainer_inputs.TrainerInputs, settings: Setti
 
 def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
     inputs = trainer_inputs.prepare(work_dir, train=settings.images, evaluation=2, image_size=settings.image_size)
-    model = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
+    model = models.trainer_model(method=BASELINE, image_size=settings.image_size, seed=settings.seed)
     images, labels = models.fixed_batch(settings.batch_size, settings.image_size, settings.seed)
     model.train_on_batch(images, labels)  # tracing stays out of the training rate
 

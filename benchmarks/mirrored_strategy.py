@@ -23,6 +23,7 @@ from absl import logging
 
 from benchmarks import catalog, command_line, models, paired_timing, results
 from trainer import task
+from trainer.config import GC, LEARNING_RATE
 from trainer.gradient_centralization import centralized
 
 NAME = "mirrored_strategy"
@@ -60,7 +61,7 @@ def configure_two_devices() -> List[str]:
 
 
 def _compile_like_trainer(model: tf_keras.Model) -> tf_keras.Model:
-    model.compile(optimizer=centralized(tf_keras.optimizers.RMSprop(task.TrainingConfig.learning_rate)),
+    model.compile(optimizer=centralized(tf_keras.optimizers.RMSprop(LEARNING_RATE)),
                   loss=tf_keras.losses.BinaryCrossentropy())
     return model
 
@@ -103,7 +104,7 @@ class _Replicated:
 def _build(devices: Sequence[str], settings: Settings) -> _Replicated:
     strategy = tf.distribute.MirroredStrategy(list(devices))
     with strategy.scope():
-        model = models.trainer_model(use_gc=True, image_size=settings.image_size, seed=settings.seed)
+        model = models.trainer_model(method=GC, image_size=settings.image_size, seed=settings.seed)
         twin = _deterministic_twin(model)
     return _Replicated(strategy, model, twin, task.weights_fingerprint(model))
 

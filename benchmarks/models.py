@@ -10,14 +10,15 @@ import tensorflow as tf
 import tf_keras
 
 from trainer import task
+from trainer.config import GC, LEARNING_RATE, TrainerSettings, TrainingConfig
 from trainer.gradient_centralization import centralized
 
 
-def trainer_model(*, use_gc: bool, image_size: int, seed: int) -> tf_keras.Model:
+def trainer_model(*, method: str, image_size: int, seed: int) -> tf_keras.Model:
     """The Trainer's compiled model; the same `seed` gives the same initial weights with or without GC."""
     tf_keras.utils.set_random_seed(seed)
-    config = task.TrainingConfig(use_gc=use_gc, image_size=image_size, seed=seed)
-    return task._build_compiled_model(config)  # pylint: disable=protected-access
+    return task.build_compiled_model(
+        TrainerSettings(method=method, training=TrainingConfig(image_size=image_size, seed=seed)))
 
 
 def _keras3_layer(layer: tf_keras.layers.Layer) -> keras.layers.Layer:
@@ -26,8 +27,7 @@ def _keras3_layer(layer: tf_keras.layers.Layer) -> keras.layers.Layer:
     return getattr(keras.layers, type(layer).__name__).from_config(layer.get_config())
 
 
-def keras3_twin(model: tf_keras.Model, *, use_gc: bool,
-                learning_rate: float = task.TrainingConfig.learning_rate) -> keras.Model:
+def keras3_twin(model: tf_keras.Model, *, method: str, learning_rate: float = LEARNING_RATE) -> keras.Model:
     """`model` rebuilt with Keras 3 layers, its weights copied, compiled like the Trainer (RMSprop, BCE)."""
     inputs = keras.Input(shape=model.input_shape[1:], name=model.layers[0].name)
     outputs = inputs
@@ -37,7 +37,7 @@ def keras3_twin(model: tf_keras.Model, *, use_gc: bool,
     twin.set_weights(model.get_weights())
     optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate)
     twin.compile(
-        optimizer=centralized(optimizer) if use_gc else optimizer,
+        optimizer=centralized(optimizer) if method == GC else optimizer,
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
     )  # jit_compile stays "auto": XLA on a GPU, not on CPU (Keras 3's default); results record which

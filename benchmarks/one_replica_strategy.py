@@ -10,6 +10,7 @@ import tensorflow as tf
 from absl import logging
 
 from benchmarks import catalog, command_line, input_autotune, models, paired_timing, results, trainer_inputs
+from trainer.config import BASELINE
 
 NAME = "one_replica_strategy"
 TITLE = catalog.TITLES[NAME]
@@ -37,7 +38,7 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
     model_of = {}
     for side in SIDES:
         with _strategy(side).scope():
-            model_of[side] = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
+            model_of[side] = models.trainer_model(method=BASELINE, image_size=settings.image_size, seed=settings.seed)
     seconds = input_autotune.fit_pairs(model_of, inputs, settings, autotune={side: False for side in SIDES})
 
     mirrored, default = seconds["mirrored_one_replica"], seconds["default_strategy"]

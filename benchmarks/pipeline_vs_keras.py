@@ -24,6 +24,7 @@ from absl import logging
 
 from benchmarks import catalog, command_line, models, paired_timing, results, trainer_inputs
 from trainer import data, task
+from trainer.config import BASELINE
 
 NAME = "pipeline_vs_keras"
 TITLE = catalog.TITLES[NAME]
@@ -66,12 +67,13 @@ def _trainer_fit(inputs: trainer_inputs.TrainerInputs, settings: Settings, work_
     transform_output = inputs.transform_output()
     strategy = task.training_strategy()
     global_batch_size = settings.batch_size * strategy.num_replicas_in_sync
-    train_dataset = data.input_dataset([inputs.files["train"]], transform_output, batch_size=global_batch_size,
-                                       shuffle=True, seed=settings.seed)
-    eval_dataset = data.input_dataset([inputs.files["eval"]], transform_output, batch_size=global_batch_size,
-                                      shuffle=False, seed=settings.seed)
+    data_accessor = inputs.data_accessor()
+    train_dataset = data.input_dataset([inputs.files["train"]], data_accessor, transform_output,
+                                       batch_size=global_batch_size, shuffle=True, seed=settings.seed)
+    eval_dataset = data.input_dataset([inputs.files["eval"]], data_accessor, transform_output,
+                                      batch_size=global_batch_size, shuffle=False, seed=settings.seed)
     with strategy.scope():
-        model = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
+        model = models.trainer_model(method=BASELINE, image_size=settings.image_size, seed=settings.seed)
     return _epoch_fit(model, os.path.join(work_dir, "trainer_logs"), train_dataset, validation_data=eval_dataset)
 
 
@@ -81,7 +83,7 @@ def _decoded_tensors(inputs: trainer_inputs.TrainerInputs) -> Dict[str, Tuple[tf
 
 
 def _bare_fit(decoded: Dict[str, Tuple[tf.Tensor, tf.Tensor]], settings: Settings, work_dir: str) -> EpochFit:
-    model = models.trainer_model(use_gc=False, image_size=settings.image_size, seed=settings.seed)
+    model = models.trainer_model(method=BASELINE, image_size=settings.image_size, seed=settings.seed)
     return _epoch_fit(model, os.path.join(work_dir, "bare_logs"), *decoded["train"], validation_data=decoded["eval"],
                       batch_size=settings.batch_size, shuffle=True)
 

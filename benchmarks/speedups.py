@@ -12,13 +12,14 @@ Each row says whether the Trainer uses the candidate today, read from the model 
 """
 import dataclasses
 import re
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import tensorflow as tf
 import tf_keras
 from absl import logging
 
 from benchmarks import catalog, command_line, models, paired_timing, results
+from trainer.config import GC
 
 NAME = "speedups"
 TITLE = catalog.TITLES[NAME]
@@ -52,7 +53,7 @@ def verdict(spread: paired_timing.Spread) -> str:
 
 
 def _trainer_model(settings: Settings) -> tf_keras.Model:
-    return models.trainer_model(use_gc=True, image_size=settings.image_size, seed=settings.seed)
+    return models.trainer_model(method=GC, image_size=settings.image_size, seed=settings.seed)
 
 
 def _xla_update(settings: Settings) -> Tuple[tf_keras.Model, bool]:

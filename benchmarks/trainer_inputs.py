@@ -9,6 +9,10 @@ from typing import Dict, Tuple
 
 import numpy as np
 import tensorflow_transform as tft
+from tfx.components.trainer import fn_args_utils
+from tfx.components.util import examples_utils, tfxio_utils
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts
 
 from benchmarks import fixtures
 
@@ -22,6 +26,7 @@ class TrainerInputs:
     """Files as the Trainer's FnArgs name them, the transform graph, and the source images they came from."""
 
     data_dir: str
+    examples_uri: str  # the folder holding Split-train/ and Split-eval/, as an Examples artifact does
     files: Dict[str, str]  # split ("train", "eval") -> gzipped TFRecord file
     counts: Dict[str, int]
     transform_graph_path: str
@@ -29,6 +34,17 @@ class TrainerInputs:
 
     def transform_output(self) -> tft.TFTransformOutput:
         return tft.TFTransformOutput(self.transform_graph_path)
+
+    def data_accessor(self) -> fn_args_utils.DataAccessor:
+        """The DataAccessor a Trainer gets for these files (`fn_args.data_accessor`), built from an Examples
+        artifact the way the Trainer component builds it."""
+        examples = standard_artifacts.Examples()
+        examples.uri = self.examples_uri
+        examples.split_names = artifact_utils.encode_split_names(sorted(self.files))
+        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+        return fn_args_utils.DataAccessor(
+            tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact([examples], []),
+            record_batch_factory=None, data_view_decode_fn=None)
 
     def decoded(self, split: str) -> Tuple[np.ndarray, np.ndarray]:
         """The split's (images, labels) exactly as the transform graph decodes them, in file order."""
@@ -43,7 +59,7 @@ def prepare(work_dir: str, *, train: int, evaluation: int, image_size: int, seed
     files = {split: os.path.join(work_dir, f"Split-{split}", "data_tfrecord-00000-of-00001.gz") for split in splits}
     for split, images in splits.items():
         fixtures.write_raw_records(files[split], images)
-    return TrainerInputs(data_dir=data_dir, files=files,
+    return TrainerInputs(data_dir=data_dir, examples_uri=work_dir, files=files,
                          counts={split: len(images) for split, images in splits.items()},
                          transform_graph_path=fixtures.write_transform_graph(work_dir, image_size),
                          image_size=image_size)

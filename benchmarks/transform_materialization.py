@@ -57,8 +57,8 @@ def _one_pass(dataset: tf.data.Dataset):
 def measure(settings: Settings, preset: str, work_dir: str) -> results.BenchmarkResult:
     inputs = trainer_inputs.prepare(work_dir, train=settings.images, evaluation=2, image_size=settings.image_size)
     raw_path = inputs.files["train"]
-    graph_dataset = data._transform_layer_batches(  # pylint: disable=protected-access
-        [raw_path], inputs.transform_output(), settings.batch_size)
+    graph_dataset = data.transformed_batches([raw_path], inputs.data_accessor(), inputs.transform_output(),
+                                             settings.batch_size)
 
     pixels, labels = inputs.decoded("train")
     materialised_path = os.path.join(work_dir, "materialised.tfrecord.gz")

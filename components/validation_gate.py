@@ -2,7 +2,7 @@
 
 Wire it after ExampleValidator and make the first consumer of the examples wait for it, e.g.
 `transform.add_upstream_node(gate)`: standard components take no extra inputs, so an explicit dependency is the
-way to make them wait. Its `validated_splits` output (e.g. "train,eval,test") is for custom components.
+way to make them wait.
 """
 import posixpath
 from typing import Dict, List, Mapping
@@ -11,7 +11,7 @@ from tfx import types
 from tfx.components.example_validator import executor as example_validator_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
-from tfx.v1.dsl.components import InputArtifact, OutputDict, component
+from tfx.v1.dsl.components import InputArtifact, component
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
@@ -58,12 +58,11 @@ def load_anomalies(anomalies_artifact: types.Artifact) -> Dict[str, anomalies_pb
 
 @component
 def DataValidationGate(  # pylint: disable=invalid-name  (TFX component classes are CamelCase)
-        anomalies: InputArtifact[standard_artifacts.ExampleAnomalies]) -> OutputDict(validated_splits=str):
-    """Raises DataAnomaliesError listing each split's anomalies; passes on the names of the clean splits."""
+        anomalies: InputArtifact[standard_artifacts.ExampleAnomalies]) -> None:
+    """Raises DataAnomaliesError listing each split's anomalies; passes when every split is clean."""
     anomalies_by_split = load_anomalies(anomalies)
     if not anomalies_by_split:
         raise DataAnomaliesError(f"The anomalies artifact at {anomalies.uri} holds no split: nothing was validated.")
     report = describe_anomalies(anomalies_by_split)
     if report:
         raise DataAnomaliesError(f"{report}\nAnomalies artifact: {anomalies.uri}")
-    return {"validated_splits": ",".join(sorted(anomalies_by_split))}

@@ -15,40 +15,22 @@ from tfx import version as tfx_version
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 import pipeline as pipeline_package
-from components.image_example_gen import layout
 from kubeflow import options as options_lib
 from kubeflow import package as package_lib
 from kubeflow import resources
 from kubeflow.errors import OptionError
 from pipeline import pipeline as pipeline_lib
-from trainer import model as model_lib
-
-
-def _check_against_the_code(options: options_lib.CompileOptions) -> None:
-    """Limits the components would only enforce on the cluster, hours and a GPU node later."""
-    if options.image_size < model_lib.MIN_IMAGE_SIZE:
-        raise OptionError(f"--image-size {options.image_size} is too small for the CNN's conv/pool blocks; use at "
-                          f"least {model_lib.MIN_IMAGE_SIZE}.")
-    if not layout.MIN_EVAL_PERCENT <= options.eval_percent <= layout.MAX_EVAL_PERCENT:
-        raise OptionError(f"--eval-percent must be between {layout.MIN_EVAL_PERCENT} and {layout.MAX_EVAL_PERCENT}, "
-                          f"got {options.eval_percent}.")
 
 
 def build_pipeline(options: options_lib.CompileOptions) -> tfx.dsl.Pipeline:
     """The local pipeline's graph with cluster locations, and the Trainers' resources applied."""
-    _check_against_the_code(options)
     pipeline = pipeline_lib.create_pipeline(
         pipeline_name=options.pipeline_name,
         pipeline_root=options.pipeline_root,
         data_root=options.data_root,
         schema_path=options.schema_path,
         serving_model_dir=options.serving_model_location,
-        epochs=options.epochs,
-        batch_size=options.batch_size,
-        image_size=options.image_size,
-        seed=options.seed,
-        quality_floor=options.quality_floor,
-        eval_percent=options.eval_percent,
+        experiment=options.experiment,
         enable_cache=options.enable_cache,
         beam_pipeline_args=list(options.beam_pipeline_args),
         metadata_connection_config=None,

@@ -1,7 +1,8 @@
-"""What `gc-tfx kubeflow compile` builds: the image, the locations on the cluster, GPUs and training settings.
+"""What `gc-tfx kubeflow compile` builds: the image, the locations on the cluster, GPUs, and the experiment.
 
-Defaults describe the Docker image built from this repository's Dockerfile (the code lives in IMAGE_SOURCE_ROOT),
-and every value is checked here, before TFX is imported, so a bad flag fails in a second with its name.
+Defaults describe the Docker image built from this repository's Dockerfile (the code lives in IMAGE_SOURCE_ROOT).
+The experiment (training, data and push settings) is pipeline.experiment's, checked there; everything that only a
+cluster has is checked here. Both happen before TFX is imported, so a bad flag fails in a second with its name.
 """
 import dataclasses
 import re
@@ -9,6 +10,7 @@ from typing import Optional, Tuple
 
 from kubeflow import names, uris
 from kubeflow.errors import OptionError
+from pipeline.experiment import ExperimentConfig
 
 # The Dockerfile's WORKDIR: the repository's packages are copied there and installed in place (pip -e), so the
 # curated schema file sits beside the code in every task container.
@@ -47,12 +49,7 @@ class CompileOptions:
     image: str
     pipeline_root: str
     data_root: str
-    epochs: int
-    batch_size: int
-    image_size: int
-    seed: int
-    quality_floor: float = 0.5  # the selection metric's worst acceptable value, as for `gc-tfx run`
-    eval_percent: int = 10  # share of train/ held out for validation; its range is checked by the compiler
+    experiment: ExperimentConfig = dataclasses.field(default_factory=ExperimentConfig)
     gpus: int = 0
     trainer_cpu: Optional[float] = None  # cores, a Kubernetes limit
     trainer_memory_gb: Optional[float] = None  # gigabytes (10^9 bytes), a Kubernetes limit
@@ -75,11 +72,6 @@ class CompileOptions:
                               f"{self.pipeline_name!r}.")
         if self.gpus < 0:
             raise OptionError(f"--gpus must be 0 or more, got {self.gpus}.")
-        for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
-                            ("--image-size", self.image_size)):
-            _check_positive(flag, value)
-        if not 0.0 <= self.quality_floor < float("inf"):
-            raise OptionError(f"--quality-floor must be a number >= 0, got {self.quality_floor}.")
         for flag, value in (("--trainer-cpu", self.trainer_cpu), ("--trainer-memory", self.trainer_memory_gb)):
             if value is not None:
                 _check_positive(flag, value)

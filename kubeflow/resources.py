@@ -9,11 +9,10 @@ from typing import Optional
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 
-from pipeline import pipeline as pipeline_lib
+from pipeline.experiment import TRAINER_IDS
 
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 GPU_RESOURCE = "nvidia.com/gpu"
-TRAINER_IDS = (pipeline_lib.GC_TRAINER_ID, pipeline_lib.BASELINE_TRAINER_ID)
 
 
 def trainer_resource_spec(gpus: int, cpu_limit: Optional[float] = None,

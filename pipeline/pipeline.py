@@ -5,14 +5,15 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from components.image_example_gen.component import ImageExampleGen
-from components.model_selection import ModelSelection
+from components.model_selection.component import ModelSelection
 from components.validation_gate import DataValidationGate
 from pipeline import evaluation
+from pipeline.experiment import PRIMARY_METRIC, ExperimentConfig, trainer_id
+from trainer.config import BASELINE, GC, METHODS
 
+# Dotted names, not imports: the components load the trainer's code (TensorFlow) in their own processes.
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.task.run_fn"
-GC_TRAINER_ID = "trainer_gc"
-BASELINE_TRAINER_ID = "trainer_baseline"
 
 
 def create_pipeline(
@@ -22,21 +23,14 @@ def create_pipeline(
     data_root: str,
     schema_path: str,
     serving_model_dir: str,
-    epochs: int,
-    batch_size: int,
-    image_size: int,
-    seed: int,
-    learning_rate: float = 1e-4,
-    eval_percent: int = 10,
-    selection_metric: str = evaluation.PRIMARY_METRIC,
-    quality_floor: float = 0.5,
+    experiment: ExperimentConfig,
     enable_cache: bool = True,
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
 ) -> tfx.dsl.Pipeline:
     """Returns the pipeline training the seed CNN with and without GC and pushing the better model."""
     # Encoded images + labels from DATA/{train,test}/{horses,humans}; bad files listed in rejected.csv.
-    example_gen = ImageExampleGen(input_base=data_root, eval_percent=eval_percent)
+    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent)
 
     # Statistics against a curated schema; anomalies stop the run before any training.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -53,40 +47,39 @@ def create_pipeline(
         splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=[]),
         materialize=False,
         disable_statistics=True,
-        custom_config={"image_size": image_size},
+        custom_config={"image_size": experiment.training.image_size},
     )
     transform.add_upstream_node(validation_gate)
 
-    # The same run_fn twice; only use_gc differs, the seed gives both identical weights and data order.
+    # The same run_fn twice; only the method differs, the seed gives both identical weights and data order.
     trainers = {}
-    for trainer_id, use_gc in ((GC_TRAINER_ID, True), (BASELINE_TRAINER_ID, False)):
-        trainers[trainer_id] = tfx.components.Trainer(
+    for method in METHODS:
+        trainers[method] = tfx.components.Trainer(
             run_fn=RUN_FN,
             examples=example_gen.outputs["examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema_gen.outputs["schema"],
             train_args=tfx.proto.TrainArgs(splits=["train"]),
             eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-            custom_config={"use_gc": use_gc, "epochs": epochs, "batch_size": batch_size,
-                           "learning_rate": learning_rate, "image_size": image_size, "seed": seed},
-        ).with_id(trainer_id)
+            custom_config=experiment.trainer_custom_config(method),
+        ).with_id(trainer_id(method))
 
     # Both models on the held-out test split: GC as candidate, the baseline as baseline_model.
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
-        model=trainers[GC_TRAINER_ID].outputs["model"],
-        baseline_model=trainers[BASELINE_TRAINER_ID].outputs["model"],
+        model=trainers[GC].outputs["model"],
+        baseline_model=trainers[BASELINE].outputs["model"],
         example_splits=["test"],
-        eval_config=evaluation.build_eval_config(quality_floor),
+        eval_config=evaluation.build_eval_config(),
     )
 
     # Pick the better model (metric, tie-breakers, quality floor) and bless only that one.
     model_selection = ModelSelection(
         evaluation=evaluator.outputs["evaluation"],
-        candidate_model=trainers[GC_TRAINER_ID].outputs["model"],
-        baseline_model=trainers[BASELINE_TRAINER_ID].outputs["model"],
-        metric=selection_metric,
-        quality_floor=float(quality_floor),
+        gc_model=trainers[GC].outputs["model"],
+        baseline_model=trainers[BASELINE].outputs["model"],
+        metric=PRIMARY_METRIC,
+        quality_floor=float(experiment.quality_floor),
     )
 
     # Copy the selected SavedModel to serving_model_dir/<version>/ when it was blessed.

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+import shared_run
 from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, one_replica_strategy, paired_timing,
                         pipeline_vs_keras, process_memory, report, results, run_all, speedups,
                         transform_materialization, whole_run)
@@ -119,6 +120,7 @@ def _check_result(result: results.BenchmarkResult, expected_keys):
             assert f"| {figure.target.describe()} | {report.verdict(figure)} |" in page
 
 
+@pytest.mark.bench_smoke
 def test_gc_overhead_smoke(tmp_path):
     result = gc_overhead.measure(gc_overhead.PRESETS["smoke"], "smoke", str(tmp_path))
     _check_result(result, ["tf_keras_step_time_ratio", "tf_keras_update_estimate", "keras3_step_time_ratio",
@@ -129,6 +131,7 @@ def test_gc_overhead_smoke(tmp_path):
         assert len(result.details[version]["gc_update_seconds"]) == gc_overhead.PRESETS["smoke"].update_pairs
 
 
+@pytest.mark.bench_smoke
 def test_input_autotune_smoke(tmp_path):
     settings = input_autotune.PRESETS["smoke"]
     result = input_autotune.measure(settings, "smoke", str(tmp_path))
@@ -139,6 +142,7 @@ def test_input_autotune_smoke(tmp_path):
         assert len(fits) == settings.pairs and all(0 < fit["in_epochs"] < fit["total"] for fit in fits)
 
 
+@pytest.mark.bench_smoke
 def test_one_replica_strategy_smoke(tmp_path):
     settings = one_replica_strategy.PRESETS["smoke"]
     result = one_replica_strategy.measure(settings, "smoke", str(tmp_path))
@@ -146,12 +150,14 @@ def test_one_replica_strategy_smoke(tmp_path):
     assert all(len(result.details[side]) == settings.pairs for side in one_replica_strategy.SIDES)
 
 
+@pytest.mark.bench_smoke
 def test_input_headroom_smoke(tmp_path):
     result = input_headroom.measure(input_headroom.PRESETS["smoke"], "smoke", str(tmp_path))
     _check_result(result, ["warm_headroom", "cold_headroom"])
     assert result.figures[0].target == input_headroom.WARM_TARGET and result.figures[1].target is None
 
 
+@pytest.mark.bench_smoke
 def test_pipeline_vs_keras_smoke(tmp_path):
     settings = pipeline_vs_keras.PRESETS["smoke"]
     result = pipeline_vs_keras.measure(settings, "smoke", str(tmp_path))
@@ -159,7 +165,7 @@ def test_pipeline_vs_keras_smoke(tmp_path):
     assert len(result.details["trainer_epoch_seconds"]) == len(result.details["bare_epoch_seconds"]) == settings.epochs
 
 
-@pytest.mark.e2e
+@pytest.mark.bench_smoke
 def test_run_all_writes_json_and_results_page_for_a_subprocess_benchmark(tmp_path):
     """The mirrored benchmark needs its own interpreter (logical devices); run_all is how it gets one."""
     ran = run_all.run(["mirrored_strategy"], "smoke", str(tmp_path))
@@ -175,8 +181,15 @@ def test_run_all_writes_json_and_results_page_for_a_subprocess_benchmark(tmp_pat
 
 
 @pytest.mark.e2e
-def test_whole_run_smoke_reads_component_times_from_ml_metadata(tmp_path):
-    result = whole_run.measure(whole_run.PRESETS["smoke"], "smoke", str(tmp_path))
+def test_whole_run_reads_component_times_from_ml_metadata(first_run):
+    """The benchmark's figures from the session's shared run, which whole_run's own launcher started."""
+    result = whole_run.summarize(shared_run.SETTINGS, "smoke", first_run.nodes, first_run.process,
+                                 synthesis_seconds=0.0)
     _check_result(result, ["run_seconds", "run_over_training", "peak_tree_memory"])
-    assert set(whole_run.TRAINER_IDS) <= set(result.details["component_seconds"])
+    component_seconds = result.details["component_seconds"]
+    assert set(component_seconds) == shared_run.EXPECTED_NODES
+    assert 0 < sum(component_seconds.values()) < first_run.process.seconds
+    assert result.figures[0].value == first_run.process.seconds and first_run.process.peak_tree_mib > 100
+    training = sum(sum(record) for record in result.details["epoch_seconds"].values())
+    assert result.figures[1].value == pytest.approx(first_run.process.seconds / training)
     assert {row[0] for row in result.tables[0].rows} >= {"Transform", "Evaluator", *whole_run.TRAINER_IDS}

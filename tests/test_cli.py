@@ -5,7 +5,9 @@ import sys
 
 import pytest
 
-from pipeline import cli
+from cli import experiment_flags, main as cli
+from pipeline.experiment import ExperimentConfig
+from trainer.config import LEARNING_RATE
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["data", "synth"], ["data", "fetch"], ["report"],
@@ -17,15 +19,39 @@ def test_help_lists_usage(command, capsys):
     assert "usage: gc-tfx" in capsys.readouterr().out
 
 
-def test_run_defaults_match_the_seed_experiment():
+def test_the_default_experiment_is_the_seed_experiment():
+    """The keras.io example's settings (10 epochs, batch 128, 300 px, RMSprop 1e-4), reached with no flag."""
     args = cli.build_parser().parse_args(["run"])
-    assert (args.epochs, args.batch_size, args.image_size) == (10, 128, 300)
+    experiment = experiment_flags.experiment_from_arguments(args)
+    assert experiment == ExperimentConfig()
+    assert (experiment.training.epochs, experiment.training.batch_size, experiment.training.image_size) == (10, 128, 300)
+    assert LEARNING_RATE == 1e-4
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "0"], "--epochs must be a whole number of at least 1, got 0."),
+    (["--batch-size", "-2"], "--batch-size must be a whole number of at least 1, got -2."),
+    (["--image-size", "93"], "--image-size 93 is too small for the CNN's five conv/pool blocks; use at least 94."),
+    (["--eval-percent", "0"], "--eval-percent must be a whole number from 1 to 50"),
+    (["--quality-floor", "nan"], "--quality-floor must be a number >= 0"),
+])
+def test_run_rejects_a_bad_experiment_flag_before_any_heavy_import(flags, message, capsys):
+    assert cli.main(["run", *flags]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("gc-tfx: error: ") and message in error and "Traceback" not in error
 
 
 def test_console_script_selects_legacy_keras_before_tensorflow():
     environment = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
-    code = ("from pipeline import cli; import tensorflow as tf; import tf_keras; "
+    code = ("import cli.main; import tensorflow as tf; import tf_keras; "
             "print(tf.keras.optimizers.SGD is tf_keras.optimizers.SGD)")
     result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_a_bad_flag_fails_before_tensorflow_is_imported():
+    code = ("import sys; from cli import main; status = main.main(['run', '--epochs', '0']); "
+            "print(status, 'tensorflow' in sys.modules, 'tfx' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "1 False False"

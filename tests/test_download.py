@@ -13,8 +13,8 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 import pytest
 from PIL import Image
 
-from pipeline import cli
-from pipeline.datasets import archive, download, layout
+from cli import main as cli
+from datasets import archive, download, layout
 
 
 def _png(shade: int) -> bytes:

@@ -19,7 +19,8 @@ from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from ml_metadata.proto import metadata_store_pb2
 
 import image_fixtures
-from components.image_example_gen import ImageExampleGen, IncompleteSplitError
+from components.image_example_gen.component import ImageExampleGen
+from components.image_example_gen.ingestion_report import IncompleteSplitError
 from components.image_example_gen import image_normalization, ingestion_report, layout, listing
 from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY
 
@@ -216,7 +217,7 @@ def test_rejected_csv_is_sorted_and_quotes_awkward_paths():
     ]
 
 
-def _summary(ingested: Dict[Tuple[str, str], int]) -> Dict[str, object]:
+def _summary(ingested: Dict[Tuple[str, str], int]) -> ingestion_report.IngestionSummary:
     return ingestion_report.build_summary(
         list(ingested.items()), [ingestion_report.Rejection("eval/humans/x.png", "eval", "humans", "empty")],
         data_folder="gs://bucket/data", eval_percent=10)
@@ -224,12 +225,19 @@ def _summary(ingested: Dict[Tuple[str, str], int]) -> Dict[str, object]:
 
 def test_summary_counts_every_split_and_class_including_zeros():
     summary = _summary({("train", "horses"): 3, ("test", "humans"): 2})
-    assert summary["ingested"] == {"train": {"horses": 3, "humans": 0}, "eval": {"horses": 0, "humans": 0},
-                                   "test": {"horses": 0, "humans": 2}}
-    assert summary["rejected"] == {"eval": {"humans": 1}}
-    assert (summary["ingested_total"], summary["rejected_total"]) == (5, 1)
-    assert ingestion_report.count_properties(summary) == {
+    assert summary.ingested == {"train": {"horses": 3, "humans": 0}, "eval": {"horses": 0, "humans": 0},
+                                "test": {"horses": 0, "humans": 2}}
+    assert summary.rejected == {"eval": {"humans": 1}}
+    assert (summary.ingested_total, summary.rejected_total) == (5, 1)
+    assert summary.count_properties() == {
         "ingested_train": 3, "ingested_eval": 0, "ingested_test": 2, "rejected_total": 1}
+
+
+def test_summary_file_round_trips_and_spells_out_the_totals():
+    summary = _summary({("train", "horses"): 3, ("test", "humans"): 2})
+    text = summary.to_json()
+    assert ingestion_report.IngestionSummary.from_json(text) == summary
+    assert (json.loads(text)["ingested_total"], json.loads(text)["rejected_total"]) == (5, 1)
 
 
 def test_a_class_missing_from_a_split_names_folder_split_and_class():

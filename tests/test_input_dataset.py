@@ -15,8 +15,8 @@ def inputs(tmp_path_factory):
 
 
 def _epochs(inputs, *, seed: int, shuffle: bool = True, epochs: int = 2):
-    dataset = data.input_dataset([inputs.files["train"]], inputs.transform_output(), batch_size=5, shuffle=shuffle,
-                                 seed=seed)
+    dataset = data.input_dataset([inputs.files["train"]], inputs.data_accessor(), inputs.transform_output(),
+                                 batch_size=5, shuffle=shuffle, seed=seed)
     return dataset, [[(images.numpy(), labels.numpy()) for images, labels in dataset] for _ in range(epochs)]
 
 

@@ -20,7 +20,7 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline import cli
+from cli import main as cli
 
 API = "/apis/v2beta1"
 PACKAGE_ROOT = "gs://bucket/compiled-root"

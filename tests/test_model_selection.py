@@ -20,10 +20,12 @@ from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.model_selection import (BASELINE, BASELINE_MODEL_NAME, CANDIDATE_MODEL_NAME, GC, SELECTION_FILE_NAME,
-                                        ModelSelection, select_better_model)
 from components.model_selection import component as selection_component
 from components.model_selection import rules, tfma_metrics
+from components.model_selection.component import ModelSelection
+from components.model_selection.rules import select_better_model
+from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord
+from trainer.config import BASELINE, GC
 
 NAN = float("nan")
 FLOAT32_0_7 = float(tf.constant(0.7, tf.float32).numpy())  # 0.699999988: TFMA's float32 rendering of 0.7
@@ -36,7 +38,7 @@ def _metrics(accuracy: float, auc: float = 0.5, loss: float = 0.5) -> Dict[str, 
     return {"binary_accuracy": accuracy, "auc": auc, "binary_crossentropy": loss, "precision": NAN}
 
 
-@pytest.mark.parametrize("candidate, baseline, options, winner, best, decided_by, reason", [
+@pytest.mark.parametrize("gc, baseline, options, winner, best, decided_by, reason", [
     pytest.param(_metrics(0.8), _metrics(0.75), {}, GC, GC, "binary_accuracy",
                  "Selected gc: binary_accuracy 0.8 vs 0.75 for baseline; it meets the floor 0.6.", id="gc-wins"),
     pytest.param(_metrics(0.7), _metrics(0.9), {}, BASELINE, BASELINE, "binary_accuracy",
@@ -70,22 +72,19 @@ def _metrics(accuracy: float, auc: float = 0.5, loss: float = 0.5) -> Dict[str, 
                                                                     "quality_floor": 0.1},
                  None, GC, "binary_crossentropy", "0.2 (gc), is above the floor 0.1 (lower is better)",
                  id="loss-above-its-floor"),
-    pytest.param(_metrics(0.7), _metrics(0.9), {"higher_is_better": False, "quality_floor": 0.8}, GC, GC,
-                 "binary_accuracy", "binary_accuracy 0.7 vs 0.9 for baseline", id="explicit-direction-wins"),
     pytest.param(_metrics(0.75, auc=NAN), _metrics(0.7, auc=NAN), {}, GC, GC, "binary_accuracy",
                  "Selected gc", id="nan-tie-breaker-not-consulted"),
 ])
-def test_select_better_model(candidate, baseline, options, winner, best, decided_by, reason):
-    decision = select_better_model(candidate, baseline, **{"quality_floor": 0.6, **options})
+def test_select_better_model(gc, baseline, options, winner, best, decided_by, reason):
+    decision = select_better_model(gc, baseline, **{"quality_floor": 0.6, **options})
     assert (decision.winner, decision.best, decision.decided_by) == (winner, best, decided_by)
     assert decision.should_push == (winner is not None)
     assert reason in decision.reason
     metric = options.get("metric", "binary_accuracy")
-    assert (decision.metric, decision.candidate_value, decision.baseline_value) == (
-        metric, candidate[metric], baseline[metric])
+    assert (decision.metric, decision.gc_value, decision.baseline_value) == (metric, gc[metric], baseline[metric])
 
 
-@pytest.mark.parametrize("candidate, baseline, options, message", [
+@pytest.mark.parametrize("gc, baseline, options, message", [
     pytest.param(_metrics(0.8), _metrics(0.7), {"metric": "accuracy"},
                  "Unknown metric 'accuracy': the gc model has only auc, binary_accuracy, binary_crossentropy, "
                  "precision", id="unknown-metric"),
@@ -99,9 +98,9 @@ def test_select_better_model(candidate, baseline, options, winner, best, decided
     pytest.param(_metrics(0.8), _metrics(0.7), {"tolerance": -0.1}, "tolerance must be >= 0, got -0.1",
                  id="negative-tolerance"),
 ])
-def test_select_better_model_rejects(candidate, baseline, options, message):
+def test_select_better_model_rejects(gc, baseline, options, message):
     with pytest.raises(ValueError) as error:
-        select_better_model(candidate, baseline, **{"quality_floor": 0.6, **options})
+        select_better_model(gc, baseline, **{"quality_floor": 0.6, **options})
     assert message in str(error.value)
 
 
@@ -112,10 +111,6 @@ def test_docstring_example():
 def test_parameters_parse_to_rule_arguments():
     assert selection_component.parse_tie_breakers(" auc, precision ,,") == ("auc", "precision")
     assert selection_component.parse_tie_breakers("") == ()
-    assert [selection_component.parse_metric_direction(name) for name in ("auto", "higher", "lower")] == [
-        None, True, False]
-    with pytest.raises(ValueError, match="metric_direction must be one of .*, got 'up'"):
-        selection_component.parse_metric_direction("up")
 
 
 # --- TFMA metrics -----------------------------------------------------------------------------------------------
@@ -133,20 +128,20 @@ def _metrics_for_slice(values: Mapping[str, Mapping[str, float]],
     return record
 
 
-def _evaluation_records(candidate: Mapping[str, float],
+def _evaluation_records(gc: Mapping[str, float],
                         baseline: Mapping[str, float]) -> List[metrics_for_slice_pb2.MetricsForSlice]:
     """Records shaped like the Evaluator's: overall slice with diffs and breakdowns, plus a feature slice."""
-    overall = _metrics_for_slice({CANDIDATE_MODEL_NAME: candidate, BASELINE_MODEL_NAME: baseline})
+    overall = _metrics_for_slice({GC: gc, BASELINE: baseline})
     overall.metric_keys_and_values.extend(_metrics_for_slice(
-        {CANDIDATE_MODEL_NAME: {name: 1.0 for name in candidate}}, is_diff=True).metric_keys_and_values)
+        {GC: {name: 1.0 for name in gc}}, is_diff=True).metric_keys_and_values)
     overall.metric_keys_and_values.extend(_metrics_for_slice(
-        {CANDIDATE_MODEL_NAME: {"precision": 2.0}}, sub_key={"top_k": {"value": 1}}).metric_keys_and_values)
+        {GC: {"precision": 2.0}}, sub_key={"top_k": {"value": 1}}).metric_keys_and_values)
     overall.metric_keys_and_values.add(
-        key=metrics_for_slice_pb2.MetricKey(name="confusion_matrix_at_thresholds", model_name=CANDIDATE_MODEL_NAME),
+        key=metrics_for_slice_pb2.MetricKey(name="confusion_matrix_at_thresholds", model_name=GC),
         value=metrics_for_slice_pb2.MetricValue(confusion_matrix_at_thresholds={}))
-    sliced = _metrics_for_slice({CANDIDATE_MODEL_NAME: {"binary_accuracy": 3.0}})
+    sliced = _metrics_for_slice({GC: {"binary_accuracy": 3.0}})
     sliced.slice_key.single_slice_keys.add(column="label", int64_value=1)
-    cross_sliced = _metrics_for_slice({CANDIDATE_MODEL_NAME: {"binary_accuracy": 4.0}})
+    cross_sliced = _metrics_for_slice({GC: {"binary_accuracy": 4.0}})
     cross_sliced.cross_slice_key.SetInParent()
     return [sliced, cross_sliced, overall]
 
@@ -154,17 +149,17 @@ def _evaluation_records(candidate: Mapping[str, float],
 def test_overall_metrics_by_model_keeps_only_overall_scalars():
     records = _evaluation_records({"binary_accuracy": 0.75, "auc": 0.5}, {"binary_accuracy": 0.25, "precision": NAN})
     metrics = tfma_metrics.overall_metrics_by_model(records)
-    assert metrics[CANDIDATE_MODEL_NAME] == {"binary_accuracy": 0.75, "auc": 0.5}
-    assert list(metrics[BASELINE_MODEL_NAME]) == ["binary_accuracy", "precision"]
-    assert metrics[BASELINE_MODEL_NAME]["binary_accuracy"] == 0.25
-    assert math.isnan(metrics[BASELINE_MODEL_NAME]["precision"])
+    assert metrics[GC] == {"binary_accuracy": 0.75, "auc": 0.5}
+    assert list(metrics[BASELINE]) == ["binary_accuracy", "precision"]
+    assert metrics[BASELINE]["binary_accuracy"] == 0.25
+    assert math.isnan(metrics[BASELINE]["precision"])
 
 
 def test_overall_metrics_by_model_rejects_duplicates_and_missing_overall_slice():
-    duplicate = _metrics_for_slice({CANDIDATE_MODEL_NAME: {"auc": 0.5}})
-    weighted = _metrics_for_slice({CANDIDATE_MODEL_NAME: {"auc": 0.6}}, example_weighted={"value": True})
+    duplicate = _metrics_for_slice({GC: {"auc": 0.5}})
+    weighted = _metrics_for_slice({GC: {"auc": 0.6}}, example_weighted={"value": True})
     duplicate.metric_keys_and_values.extend(weighted.metric_keys_and_values)
-    with pytest.raises(ValueError, match="Metric 'auc' of model 'candidate' appears twice .* example_weighted True"):
+    with pytest.raises(ValueError, match="Metric 'auc' of model 'gc' appears twice .* example_weighted True"):
         tfma_metrics.overall_metrics_by_model([duplicate])
     sliced_only = _evaluation_records({"auc": 0.5}, {"auc": 0.5})[:2]
     with pytest.raises(ValueError, match="None of the 2 TFMA metrics records is for the overall slice"):
@@ -173,21 +168,21 @@ def test_overall_metrics_by_model_rejects_duplicates_and_missing_overall_slice()
 
 def test_metrics_of_model_names_the_models_found():
     with pytest.raises(ValueError, match=r"no metrics for model 'baseline', only for \[''\]"):
-        tfma_metrics.metrics_of_model({"": {"auc": 0.5}}, BASELINE_MODEL_NAME)
+        tfma_metrics.metrics_of_model({"": {"auc": 0.5}}, BASELINE)
 
 
-def _write_evaluation(uri: str, candidate: Mapping[str, float], baseline: Mapping[str, float]) -> None:
+def _write_evaluation(uri: str, gc: Mapping[str, float], baseline: Mapping[str, float]) -> None:
     """Writes records where the Evaluator does: TFRecords named metrics-* in the ModelEvaluation folder."""
     os.makedirs(uri, exist_ok=True)
     with tf.io.TFRecordWriter(os.path.join(uri, "metrics-00000-of-00001.tfrecord")) as writer:
-        for record in _evaluation_records(candidate, baseline):
+        for record in _evaluation_records(gc, baseline):
             writer.write(record.SerializeToString())
 
 
 def test_load_overall_metrics_by_model_reads_tfma_files(tmp_path):
     _write_evaluation(str(tmp_path), {"binary_accuracy": 0.75}, {"binary_accuracy": 0.5})
     assert tfma_metrics.load_overall_metrics_by_model(str(tmp_path)) == {
-        CANDIDATE_MODEL_NAME: {"binary_accuracy": 0.75}, BASELINE_MODEL_NAME: {"binary_accuracy": 0.5}}
+        GC: {"binary_accuracy": 0.75}, BASELINE: {"binary_accuracy": 0.5}}
 
 
 # --- the component on its own (ModelSelection.test_call runs the executor function directly) --------------------
@@ -210,19 +205,23 @@ def _model_artifact(uri: str, artifact_id: int, old_layout: bool) -> standard_ar
     return model
 
 
-def _run_selection(tmp_path, candidate: Mapping[str, float], baseline: Mapping[str, float], old_layout: bool = False,
+def _read_selection(blessing_uri: str) -> SelectionRecord:
+    with open(os.path.join(blessing_uri, SELECTION_FILE)) as selection_file:
+        return SelectionRecord.from_json(selection_file.read())
+
+
+def _run_selection(tmp_path, gc: Mapping[str, float], baseline: Mapping[str, float], old_layout: bool = False,
                    **parameters):
     evaluation = standard_artifacts.ModelEvaluation()
     evaluation.uri = str(tmp_path / "evaluation")
-    _write_evaluation(evaluation.uri, candidate, baseline)
-    candidate_model = _model_artifact(str(tmp_path / "gc"), 11, old_layout)
+    _write_evaluation(evaluation.uri, gc, baseline)
+    gc_model = _model_artifact(str(tmp_path / "gc"), 11, old_layout)
     baseline_model = _model_artifact(str(tmp_path / "baseline"), 12, old_layout)
     model, blessing = standard_artifacts.Model(), standard_artifacts.ModelBlessing()
     model.uri, blessing.uri = str(tmp_path / "selected"), str(tmp_path / "blessing")
-    ModelSelection.test_call(evaluation=evaluation, candidate_model=candidate_model, baseline_model=baseline_model,
+    ModelSelection.test_call(evaluation=evaluation, gc_model=gc_model, baseline_model=baseline_model,
                              model=model, blessing=blessing, **parameters)
-    with open(os.path.join(blessing.uri, SELECTION_FILE_NAME)) as selection_file:
-        return model, blessing, json.load(selection_file)
+    return model, blessing, _read_selection(blessing.uri)
 
 
 def _copied_from(model: standard_artifacts.Model) -> str:
@@ -244,15 +243,18 @@ def test_component_blesses_and_copies_the_winner(tmp_path):
     for artifact in (model, blessing):
         assert artifact.get_string_custom_property("winner") == GC
         assert artifact.get_string_custom_property("metric") == "binary_accuracy"
-        assert artifact.get_float_custom_property("candidate_value") == 0.8
+        assert artifact.get_float_custom_property("gc_value") == 0.8
         assert artifact.get_float_custom_property("baseline_value") == 0.6
         assert artifact.get_float_custom_property("quality_floor") == 0.5
         assert artifact.get_string_custom_property("reason").startswith("Selected gc: binary_accuracy 0.8 vs 0.6")
     assert model.get_string_custom_property("selected_from") == gc_uri
-    assert selection["winner"] == GC and selection["should_push"] is True
-    assert selection["tie_breakers"] == ["auc"]
-    assert selection["candidate_metrics"] == {"binary_accuracy": 0.8, "auc": 0.7, "precision": None}
-    assert selection["selected_model_uri"] == model.uri
+    assert selection.decision.winner == GC and selection.should_push is True
+    assert selection.tie_breakers == ("auc",)
+    assert selection.metrics[GC] == {"binary_accuracy": 0.8, "auc": 0.7, "precision": None}
+    assert selection.model_uris == {GC: gc_uri, BASELINE: str(tmp_path / "baseline")}
+    assert selection.selected_model_uri == model.uri and selection.selected_from == gc_uri
+    with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:  # the file a person opens
+        assert json.load(selection_file)["should_push"] is True
 
 
 def test_component_renames_an_old_layout_model_for_the_pusher(tmp_path):
@@ -261,7 +263,7 @@ def test_component_renames_an_old_layout_model_for_the_pusher(tmp_path):
         quality_floor=0.5)
     assert _copied_from(model) == str(tmp_path / "baseline")
     assert not os.path.exists(os.path.join(model.uri, "serving_model_dir"))
-    assert selection["decided_by"] == "auc"
+    assert selection.decision.decided_by == "auc"
     assert blessing.get_int_custom_property("blessed") == 1
 
 
@@ -275,8 +277,8 @@ def test_component_with_unmet_floor_writes_an_unblessed_decision(tmp_path):
     assert blessing.get_string_custom_property("current_model") == str(tmp_path / "baseline")
     # The output stays a usable Model (the better one), which the Pusher will refuse because of the blessing.
     assert _copied_from(model) == str(tmp_path / "baseline")
-    assert selection["winner"] is None and selection["should_push"] is False
-    assert selection["reason"] == ("Nothing pushed: the best binary_crossentropy, 0.3 (baseline), is above the floor "
+    assert selection.decision.winner is None and selection.should_push is False
+    assert selection.decision.reason == ("Nothing pushed: the best binary_crossentropy, 0.3 (baseline), is above the floor "
                                    "0.2 (lower is better).")
 
 
@@ -285,7 +287,7 @@ def test_component_compiles_for_kubeflow_v2(tmp_path):
                for name, artifact_type in [("evaluation", standard_artifacts.ModelEvaluation),
                                            ("gc", standard_artifacts.Model), ("baseline", standard_artifacts.Model)]}
     selection = ModelSelection(evaluation=imports["evaluation"].outputs["result"],
-                               candidate_model=imports["gc"].outputs["result"],
+                               gc_model=imports["gc"].outputs["result"],
                                baseline_model=imports["baseline"].outputs["result"],
                                quality_floor=0.6, tie_breakers="auc,precision")
     pusher = tfx.components.Pusher(
@@ -371,14 +373,14 @@ def _run_pipeline(root, quality_floor: float, serving_dir: str) -> None:
         baseline_model=models[BASELINE].outputs["result"],
         example_splits=["test"],
         eval_config=tfma.EvalConfig(
-            model_specs=[tfma.ModelSpec(name=CANDIDATE_MODEL_NAME, label_key="label", signature_name="serving_default"),
-                         tfma.ModelSpec(name=BASELINE_MODEL_NAME, label_key="label", signature_name="serving_default",
+            model_specs=[tfma.ModelSpec(name=GC, label_key="label", signature_name="serving_default"),
+                         tfma.ModelSpec(name=BASELINE, label_key="label", signature_name="serving_default",
                                         is_baseline=True)],
             slicing_specs=[tfma.SlicingSpec()],
             metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=name) for name in (
                 "ExampleCount", "BinaryAccuracy", "AUC", "Precision")])]))
     selection = ModelSelection(evaluation=evaluator.outputs["evaluation"],
-                               candidate_model=models[GC].outputs["result"],
+                               gc_model=models[GC].outputs["result"],
                                baseline_model=models[BASELINE].outputs["result"],
                                quality_floor=quality_floor)
     pusher = tfx.components.Pusher(
@@ -416,11 +418,10 @@ def test_pipeline_pushes_the_more_accurate_model(pipeline_inputs):
     assert blessing.custom_properties["blessed"].int_value == 1
     assert blessing.custom_properties["winner"].string_value == BASELINE
     assert blessing.custom_properties["current_model"].string_value == str(pipeline_inputs / "models" / BASELINE)
-    with open(os.path.join(blessing.uri, SELECTION_FILE_NAME)) as selection_file:
-        selection = json.load(selection_file)
-    assert (selection["candidate_value"], selection["baseline_value"]) == (0.25, 0.75)
-    assert selection["candidate_metrics"]["precision"] is None  # NaN in TFMA, null in JSON
-    assert selection["baseline_metrics"]["example_count"] == 4
+    selection = _read_selection(blessing.uri)
+    assert (selection.decision.gc_value, selection.decision.baseline_value) == (0.25, 0.75)
+    assert selection.metrics[GC]["precision"] is None  # NaN in TFMA, null in JSON
+    assert selection.metrics[BASELINE]["example_count"] == 4
     assert _latest_artifact(pipeline_inputs, "PushedModel", "Pusher").custom_properties["pushed"].int_value == 1
 
 
@@ -432,8 +433,7 @@ def test_pipeline_with_unreachable_floor_pushes_nothing(pipeline_inputs):
     assert not os.path.exists(serving_dir)
     blessing = _latest_artifact(pipeline_inputs, "ModelBlessing", "ModelSelection")
     assert blessing.custom_properties["blessed"].int_value == 0
-    with open(os.path.join(blessing.uri, SELECTION_FILE_NAME)) as selection_file:
-        selection = json.load(selection_file)
-    assert selection["winner"] is None
-    assert selection["reason"] == "Nothing pushed: the best binary_accuracy, 0.75 (baseline), is below the floor 0.9."
+    selection = _read_selection(blessing.uri)
+    assert selection.decision.winner is None
+    assert selection.decision.reason == "Nothing pushed: the best binary_accuracy, 0.75 (baseline), is below the floor 0.9."
     assert _latest_artifact(pipeline_inputs, "PushedModel", "Pusher").custom_properties["pushed"].int_value == 0

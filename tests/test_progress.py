@@ -2,7 +2,7 @@
 import io
 import logging
 
-from pipeline import progress
+from cli import console_progress as progress
 
 
 def _log(message: str, *args) -> None:

@@ -17,11 +17,16 @@ from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
-import report_run
+import shared_run
+from cli import main as cli
+from components.image_example_gen.ingestion_report import IngestionSummary
 from components.model_selection import tfma_metrics
-from pipeline import cli, metadata_reader
-from pipeline.report import (build, comparison, data_statistics, evaluation_results, formatting, html_page,
-                             report_data, summary_json, training_records)
+from components.model_selection.rules import SelectionDecision
+from components.model_selection.selection_record import SelectionRecord
+from report import (build, comparison, data_statistics, evaluation_results, formatting, html_page, metadata_reader,
+                    report_data, summary_json, training_records)
+from trainer.config import TrainerSettings, TrainingConfig
+from trainer.training_record import TrainingRecord
 
 HOSTILE_TEXT = "<script>alert(1)</script> \"quoted\" & 'single' <img src=x onerror=alert(2)>"
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "nav", "a", "div",
@@ -105,16 +110,16 @@ def _plots_for_slice(model_name: str, sliced: bool = False) -> metrics_for_slice
 
 def test_plots_give_each_models_confusion_counts_roc_and_calibration_of_the_overall_slice():
     by_model = evaluation_results.plots_by_model(
-        [_plots_for_slice("candidate", sliced=True), _plots_for_slice("candidate"), _plots_for_slice("baseline")])
+        [_plots_for_slice("gc", sliced=True), _plots_for_slice("gc"), _plots_for_slice("baseline")])
 
-    assert set(by_model) == {"candidate", "baseline"}
-    counts = by_model["candidate"].threshold_counts
+    assert set(by_model) == {"gc", "baseline"}
+    counts = by_model["gc"].threshold_counts
     assert [matrix.threshold for matrix in counts.matrices] == [-1e-6, 0.5, 1.0]
     assert counts.at(0.5) == evaluation_results.ConfusionMatrix(0.5, 3, 1, 3, 1)
     assert counts.at(0.25) is None
     assert counts.roc_points() == ([0.0, 0.25, 1.0], [0.0, 0.75, 1.0])
     assert counts.precision_recall_points() == ([0.75, 1.0], [0.75, 0.5])  # threshold 1.0 predicts no positive
-    bins = by_model["candidate"].calibration
+    bins = by_model["gc"].calibration
     assert [(b.lower, b.examples) for b in bins] == [(0.0, 3), (0.9, 4)]  # -inf joins the first bin, +inf the last
     assert bins[0].mean_prediction == pytest.approx(0.1 / 3) and bins[0].positive_rate == 0
     assert bins[1].mean_prediction == pytest.approx(3.85 / 4) and bins[1].positive_rate == pytest.approx(0.75)
@@ -171,37 +176,65 @@ def test_tensorboard_command_names_both_runs_and_quotes_paths(tmp_path):
 # Rendering hand-made data
 
 
-def _training_record(model_run: str, epoch_seconds: List[float], weights: str = "ab" * 32):
-    return training_records.TrainingRecord(
-        model_run_uri=model_run, optimizer="RMSprop", initial_weights_sha256=weights, config={"epochs": 3},
-        epoch_seconds=epoch_seconds,
+def _training_record(method: str, epoch_seconds: List[float], weights: str = "ab" * 32) -> TrainingRecord:
+    return TrainingRecord(
+        settings=TrainerSettings(method=method, training=TrainingConfig(epochs=3)),
+        optimizer="GC_RMSprop" if method == "gc" else "RMSprop", strategy="_DefaultDistributionStrategy",
+        replicas=1, global_batch_size=128, initial_weights_sha256=weights, epoch_seconds=epoch_seconds,
         history={"loss": [0.7, 0.6, 0.5], "accuracy": [0.5, 0.6, 0.7], "val_loss": [0.71, 0.65, 0.6],
-                 "val_accuracy": [0.5, 0.55, 0.6]})
+                 "val_accuracy": [0.5, 0.55, 0.6]},
+        fit_seconds=sum(epoch_seconds) + 1.0, export_seconds=2.0)
+
+
+def test_training_record_file_round_trips_and_spells_out_derived_seconds():
+    record = _training_record("gc", [12.0, 2.2, 2.4])
+    text = record.to_json()
+    assert TrainingRecord.from_json(text) == record
+    document = json.loads(text)
+    assert document["settings"] == {"method": "gc", "epochs": 3, "batch_size": 128, "image_size": 300, "seed": 42}
+    assert (document["first_epoch_seconds"], document["later_epoch_seconds_mean"]) == (12.0, pytest.approx(2.3))
+
+
+def _selection(**decision_overrides) -> SelectionRecord:
+    decision = SelectionDecision(winner="gc", best="gc", metric="binary_accuracy", higher_is_better=True,
+                                 gc_value=0.75, baseline_value=0.75, quality_floor=0.5, decided_by="auc",
+                                 reason=HOSTILE_TEXT)
+    return SelectionRecord(decision=dataclasses.replace(decision, **decision_overrides), tie_breakers=("auc",),
+                           metrics={"gc": {"binary_accuracy": 0.75}, "baseline": {"binary_accuracy": 0.75}},
+                           model_uris={"gc": "/runs/gc/model", "baseline": "/runs/baseline/model"},
+                           selected_from="/runs/gc/model", selected_model_uri="/runs/selection/model",
+                           evaluation_uri="/runs/evaluator")
+
+
+def test_selection_record_file_round_trips():
+    record = _selection()
+    assert SelectionRecord.from_json(record.to_json()) == record
+    assert json.loads(record.to_json())["should_push"] is True
 
 
 def _report_data(**overrides) -> report_data.ReportData:
     """A complete ReportData whose every free text field holds HOSTILE_TEXT."""
-    plots = evaluation_results.plots_by_model([_plots_for_slice("candidate"), _plots_for_slice("baseline")])
+    plots = evaluation_results.plots_by_model([_plots_for_slice("gc"), _plots_for_slice("baseline")])
     metrics = {"binary_accuracy": 0.75, "auc": 0.8125, "precision": float("nan"), "recall": 0.75,
                "binary_crossentropy": 0.5, "example_count": 8.0}
     models = {
-        "gc": report_data.ModelResult("gc", "GC", metrics, plots["candidate"],
-                                      _training_record("/runs/gc", [12.0, 2.2, 2.4])),
+        "gc": report_data.ModelResult("gc", "GC", metrics, plots["gc"], "/runs/gc",
+                                      _training_record("gc", [12.0, 2.2, 2.4])),
         "baseline": report_data.ModelResult("baseline", "baseline (no GC)", {**metrics, "auc": 0.75},
-                                            plots["baseline"], _training_record("/runs/baseline", [11.0, 2.0, 2.0])),
+                                            plots["baseline"], "/runs/baseline",
+                                            _training_record("baseline", [11.0, 2.0, 2.0])),
     }
     data = report_data.ReportData(
         output_root=f"/out/{HOSTILE_TEXT}", metadata_path="/out/metadata.sqlite", started_ms=1_700_000_000_000,
         finished_ms=1_700_000_090_000, node_states={"Evaluator": "COMPLETE", "Pusher": "CACHED"},
-        ingestion={"data_folder": HOSTILE_TEXT, "eval_percent": 10,
-                   "ingested": {"test": {"horses": 4, "humans": 4}, "train": {"horses": 20, "humans": 22}},
-                   "rejected": {"train": {"horses": 1}, "(none)": {"(none)": 1}}, "ingested_total": 50,
-                   "rejected_total": 2},
+        ingestion=IngestionSummary(
+            data_folder=HOSTILE_TEXT, eval_percent=10,
+            ingested={"test": {"horses": 4, "humans": 4}, "train": {"horses": 20, "humans": 22}},
+            rejected={"train": {"horses": 1}, "(none)": {"(none)": 1}}),
         rejected_csv="/out/rejected.csv",
         rejected_rows=[{"path": f"train/horses/{HOSTILE_TEXT}.png", "split": "train", "reason": HOSTILE_TEXT},
                        {"path": "README.txt", "split": "", "reason": "outside train/ and test/"}],
-        selection={"winner": "gc", "best": "gc", "metric": "binary_accuracy", "higher_is_better": True,
-                   "tie_breakers": ["auc"], "quality_floor": 0.5, "decided_by": "auc", "reason": HOSTILE_TEXT},
+        selection=_selection(),
         pushed_destination=f"/serving/{HOSTILE_TEXT}",
         models=models,
         evaluator_check=evaluation_results.EvaluatorCheck(passed=False, failures=(HOSTILE_TEXT,)),
@@ -237,7 +270,7 @@ def test_page_compares_both_models_and_names_the_winner_and_the_push():
 
 def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
     data = _report_data(
-        pushed_destination=None, selection={**_report_data().selection, "winner": None, "reason": "below floor"},
+        pushed_destination=None, selection=_selection(winner=None, reason="below floor"),
         models={key: dataclasses.replace(model, plots=None, training=None)
                 for key, model in _report_data().models.items()},
         statistics=None, anomalies=None, evaluator_check=None,
@@ -317,22 +350,22 @@ def test_report_of_an_unfinished_run_names_what_did_not_finish(tmp_path, capsys)
 # A real tiny run
 
 
-@pytest.fixture(scope="module")
-def pushed(tmp_path_factory) -> report_run.ReportRun:
-    return report_run.pushed_run(tmp_path_factory)
+@pytest.fixture
+def pushed(first_run) -> shared_run.Run:
+    return first_run
 
 
-@pytest.fixture(scope="module")
-def nothing_pushed(tmp_path_factory) -> report_run.ReportRun:
-    return report_run.nothing_pushed_run(tmp_path_factory)
+@pytest.fixture
+def nothing_pushed(impossible_floor_run) -> shared_run.Run:
+    return impossible_floor_run
 
 
-def _page(run: report_run.ReportRun) -> str:
+def _page(run: shared_run.Run) -> str:
     with open(os.path.join(run.report_folder, build.PAGE_FILE), encoding="utf-8") as page_file:
         return page_file.read()
 
 
-def _summary(run: report_run.ReportRun) -> dict:
+def _summary(run: shared_run.Run) -> dict:
     with open(os.path.join(run.report_folder, build.SUMMARY_FILE), encoding="utf-8") as summary_file:
         return json.load(summary_file)
 
@@ -340,7 +373,7 @@ def _summary(run: report_run.ReportRun) -> dict:
 @pytest.mark.e2e
 def test_run_builds_the_report_and_prints_its_path(pushed):
     page = os.path.join(os.path.abspath(pushed.output), "report", "index.html")
-    assert f"Report (open it in a browser): {page}" in pushed.stdout
+    assert f"Report (open it in a browser): {page}" in pushed.console
 
 
 @pytest.mark.e2e
@@ -349,9 +382,9 @@ def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pu
     cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(_page(pushed)).metric_cells}
     summary = _summary(pushed)
 
-    for key, tfma_name in report_data.TFMA_MODEL_NAMES.items():
-        assert set(summary["models"][key]["test_metrics"]) == set(evaluation[tfma_name])
-        for metric, value in evaluation[tfma_name].items():
+    for key in report_data.MODEL_KEYS:  # TFMA names the models by method too
+        assert set(summary["models"][key]["test_metrics"]) == set(evaluation[key])
+        for metric, value in evaluation[key].items():
             cell = cells[(key, metric)]
             assert cell["text"] == formatting.metric(value, metric)
             if math.isnan(value):
@@ -360,7 +393,7 @@ def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pu
                 assert float(cell["data-value"]) == value
                 assert summary["models"][key]["test_metrics"][metric] == value
     for metric, difference in summary["test_metric_differences"].items():
-        gc, baseline = evaluation["candidate"].get(metric), evaluation["baseline"].get(metric)
+        gc, baseline = evaluation["gc"].get(metric), evaluation["baseline"].get(metric)
         if difference is not None:
             assert difference == gc - baseline
 
@@ -369,20 +402,20 @@ def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pu
 def test_report_agrees_with_selection_push_ingestion_and_the_confusion_counts(pushed):
     summary = _summary(pushed)
     with open(os.path.join(pushed.nodes["ModelSelection"].output("blessing").uri, "selection.json")) as selection:
-        selection = json.load(selection)
+        decision = json.load(selection)["decision"]
     pushed_model = pushed.nodes["Pusher"].output("pushed_model")
     examples_uri = pushed.nodes["ImageExampleGen"].output("examples").uri
     with open(os.path.join(examples_uri, "ingestion_summary.json")) as ingestion_file:
         ingestion = json.load(ingestion_file)
 
-    assert summary["selection"]["winner"] == selection["winner"] and summary["selection"]["reason"] == selection[
+    assert summary["selection"]["winner"] == decision["winner"] and summary["selection"]["reason"] == decision[
         "reason"]
     assert summary["selection"]["pushed"] is True
     assert summary["selection"]["pushed_destination"] == metadata_reader.custom_property(
         pushed_model, "pushed_destination")
     assert summary["data"]["ingested"] == ingestion["ingested"]
     assert summary["data"]["rejected_total"] == ingestion["rejected_total"] >= 2
-    assert {row["path"] for row in summary["data"]["rejected_files_listed"]} >= set(report_run.HOSTILE_PATHS)
+    assert {row["path"] for row in summary["data"]["rejected_files_listed"]} >= set(shared_run.HOSTILE_PATHS)
     assert [split["examples"] for split in summary["data"]["statistics"]] == [
         sum(ingestion["ingested"][split].values()) for split in ("train", "eval", "test")]
     for key, model in summary["models"].items():
@@ -402,7 +435,7 @@ def test_report_makes_no_network_requests_and_escapes_hostile_file_names(pushed)
     _assert_no_network_reference(page)
     assert "<script" not in page
     text = "".join(_parse(page).text)
-    for path in report_run.HOSTILE_PATHS:
+    for path in shared_run.HOSTILE_PATHS:
         assert path in text  # shown as written, as text
     assert "train/&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
 
@@ -416,7 +449,7 @@ def test_report_of_a_run_that_pushed_nothing_says_so(nothing_pushed):
     assert summary["selection"]["pushed_destination"] is None
     assert "Nothing was pushed: the better model" in text and "missed the quality floor" in text
     assert summary["selection"]["reason"] in text
-    assert "Report (open it in a browser):" in nothing_pushed.stdout
+    assert "Report (open it in a browser):" in nothing_pushed.console
 
 
 @pytest.mark.e2e

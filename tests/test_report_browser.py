@@ -17,7 +17,6 @@ from typing import List
 import pytest
 from PIL import Image
 
-import report_run
 
 CHROMIUM = "chromium"
 CONSOLE_LINE = re.compile(r":CONSOLE[:(]")
@@ -90,8 +89,8 @@ def test_harness_catches_console_errors_and_blank_pages(tmp_path):
 
 
 @pytest.mark.e2e
-def test_reports_load_without_console_messages_and_draw_charts(tmp_path_factory, tmp_path):
-    for page in report_run.report_pages(tmp_path_factory):
+def test_reports_load_without_console_messages_and_draw_charts(first_run, impossible_floor_run, tmp_path):
+    for page in (first_run.report_page, impossible_floor_run.report_page):
         work_dir = tmp_path / os.path.basename(os.path.dirname(page))
         work_dir.mkdir()
         rendering = render(page, work_dir)

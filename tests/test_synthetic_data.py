@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import cli
-from pipeline.datasets import figures, layout, synthetic
+from cli import main as cli
+from datasets import figures, layout, synthetic
 from trainer.features import CLASS_NAMES
 
 SMALL = dict(train_size=14, test_size=6, image_size=40)
@@ -254,7 +254,7 @@ def test_cli_prints_one_line_and_reports_user_errors_without_a_traceback(tmp_pat
 
 def test_cli_imports_no_tensorflow_for_synth(tmp_path):
     """The data commands stay light: drawing images must not pay for importing TensorFlow."""
-    code = ("import sys; from pipeline import cli; "
+    code = ("import sys; from cli import main as cli; "
             f"cli.main(['data', 'synth', {str(tmp_path / 'out')!r}, '--train', '2', '--test', '2', "
             "'--image-size', '32']); print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -7,11 +7,10 @@ sit in front of it as Keras layers: they act only when `training=True`, so the e
 import tf_keras
 
 from trainer import features
+from trainer.config import MIN_IMAGE_SIZE
 
 AUGMENTATION_ROTATION = 0.1  # fraction of a full turn, as in Keras' RandomRotation
 AUGMENTATION_ZOOM = 0.2
-# Five 3x3 valid convolutions each followed by 2x2 pooling need at least this many pixels per side.
-MIN_IMAGE_SIZE = 94
 
 
 def build_augmentation(seed: int) -> tf_keras.Sequential:

@@ -9,15 +9,6 @@ import tensorflow as tf
 
 from trainer import features
 
-DEFAULT_IMAGE_SIZE = 300
-
-
-def _dense_strings(tensor: Any) -> tf.Tensor:
-    """Flattens the raw `image` feature (dense [N] or [N, 1], or sparse with one value per row) to [N]."""
-    if isinstance(tensor, tf.SparseTensor):
-        tensor = tf.sparse.to_dense(tensor, default_value="")
-    return tf.reshape(tensor, [-1])
-
 
 def decode_and_scale(encoded_images: tf.Tensor, image_size: int) -> tf.Tensor:
     """Decodes a [N] string tensor of PNG/JPEG bytes to [N, size, size, 3] float32 in [0, 1].
@@ -34,16 +25,17 @@ def decode_and_scale(encoded_images: tf.Tensor, image_size: int) -> tf.Tensor:
                      fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32))
 
 
-def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
-    """TFT entry point; `custom_config["image_size"]` sets the side in pixels (default 300)."""
-    image_size = int((custom_config or {}).get("image_size", DEFAULT_IMAGE_SIZE))
+def preprocessing_fn(inputs: Dict[str, tf.Tensor], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
+    """TFT entry point; `custom_config["image_size"]` sets the side in pixels.
+
+    The curated schema gives every feature exactly one value (`FixedLen([1])`), so inputs are dense [N, 1].
+    Serving sends no label, so the label is transformed only when present.
+    """
+    image_size = int(custom_config["image_size"])
     outputs = {
         features.transformed_name(features.IMAGE_KEY):
-            decode_and_scale(_dense_strings(inputs[features.IMAGE_KEY]), image_size),
+            decode_and_scale(tf.reshape(inputs[features.IMAGE_KEY], [-1]), image_size),
     }
     if features.LABEL_KEY in inputs:
-        labels = inputs[features.LABEL_KEY]
-        if isinstance(labels, tf.SparseTensor):
-            labels = tf.sparse.to_dense(labels)
-        outputs[features.transformed_name(features.LABEL_KEY)] = tf.reshape(labels, [-1])
+        outputs[features.transformed_name(features.LABEL_KEY)] = tf.reshape(inputs[features.LABEL_KEY], [-1])
     return outputs

@@ -1,4 +1,4 @@
-"""The Trainers' `run_fn`: one function, switched by `custom_config["use_gc"]`, so only GC differs.
+"""The Trainers' `run_fn`: one function for both methods, switched by `custom_config["method"]`, so only GC differs.
 
 Both Trainers seed every random source with the same `seed` before building the model: identical initial
 weights, data order and augmentation. With two or more GPUs the model is built and compiled inside
@@ -6,12 +6,10 @@ MirroredStrategy over all of them; the batch size is per replica, so the global 
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import os
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -19,37 +17,12 @@ import tf_keras
 from absl import logging
 
 from trainer import data, export, model as model_lib
+from trainer.config import LEARNING_RATE, TrainerSettings
 from trainer.gradient_centralization import centralized
-from trainer.preprocessing import DEFAULT_IMAGE_SIZE
+from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
 
 if TYPE_CHECKING:  # For the annotation only: importing tfx.v1 takes ~12 s (it loads every component and cloud SDK).
     from tfx import v1 as tfx
-
-TRAINING_RECORD_FILE = "training_record.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """What a Trainer's `custom_config` may set; defaults are the seed experiment's."""
-
-    use_gc: bool = False
-    epochs: int = 10
-    batch_size: int = 128
-    learning_rate: float = 1e-4
-    image_size: int = DEFAULT_IMAGE_SIZE
-    seed: int = 42
-
-    @classmethod
-    def from_custom_config(cls, custom_config: Optional[Mapping[str, Any]]) -> "TrainingConfig":
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(custom_config or {}) - known)
-        if unknown:
-            raise ValueError(f"Unknown Trainer custom_config keys {unknown}; expected some of {sorted(known)}.")
-        config = cls(**(custom_config or {}))
-        for name in ("epochs", "batch_size", "image_size"):
-            if getattr(config, name) < 1:
-                raise ValueError(f"Trainer custom_config {name} must be >= 1, got {getattr(config, name)}.")
-        return config
 
 
 class EpochTimer(tf_keras.callbacks.Callback):
@@ -87,10 +60,11 @@ def training_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
-def _build_compiled_model(config: TrainingConfig) -> tf_keras.Model:
-    model = model_lib.build_model(config.image_size, config.seed)
-    optimizer = tf_keras.optimizers.RMSprop(learning_rate=config.learning_rate)
-    if config.use_gc:
+def build_compiled_model(settings: TrainerSettings) -> tf_keras.Model:
+    """The seed CNN compiled with RMSprop, centralized when the method is GC; call inside the strategy's scope."""
+    model = model_lib.build_model(settings.training.image_size, settings.training.seed)
+    optimizer = tf_keras.optimizers.RMSprop(learning_rate=LEARNING_RATE)
+    if settings.use_gc:
         optimizer = centralized(optimizer)
     model.compile(
         optimizer=optimizer,
@@ -102,20 +76,21 @@ def _build_compiled_model(config: TrainingConfig) -> tf_keras.Model:
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Trains the seed CNN with or without GC and exports it with Transform's graph attached."""
-    config = TrainingConfig.from_custom_config(fn_args.custom_config)
-    tf_keras.utils.set_random_seed(config.seed)
+    settings = TrainerSettings.from_custom_config(fn_args.custom_config or {})
+    training = settings.training
+    tf_keras.utils.set_random_seed(training.seed)
     strategy = training_strategy()
-    global_batch_size = config.batch_size * strategy.num_replicas_in_sync
-    logging.info("Training with GC=%s under %s on %d replica(s), global batch %d.", config.use_gc,
+    global_batch_size = training.batch_size * strategy.num_replicas_in_sync
+    logging.info("Training %s under %s on %d replica(s), global batch %d.", settings.method,
                  type(strategy).__name__, strategy.num_replicas_in_sync, global_batch_size)
 
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-    train_dataset = data.input_dataset(fn_args.train_files, tf_transform_output, batch_size=global_batch_size,
-                                       shuffle=True, seed=config.seed)
-    eval_dataset = data.input_dataset(fn_args.eval_files, tf_transform_output, batch_size=global_batch_size,
-                                      shuffle=False, seed=config.seed)
+    train_dataset, eval_dataset = (
+        data.input_dataset(files, fn_args.data_accessor, tf_transform_output, batch_size=global_batch_size,
+                           shuffle=shuffle, seed=training.seed)
+        for files, shuffle in ((fn_args.train_files, True), (fn_args.eval_files, False)))
     with strategy.scope():
-        model = _build_compiled_model(config)
+        model = build_compiled_model(settings)
     model.summary(print_fn=logging.info)
     initial_fingerprint = weights_fingerprint(model)
 
@@ -124,30 +99,25 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     history = model.fit(
         train_dataset,
         validation_data=eval_dataset,
-        epochs=config.epochs,
+        epochs=training.epochs,
         callbacks=[tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir), timer],
         verbose=2,
     )
     fit_seconds = time.perf_counter() - fit_started
     export_started = time.perf_counter()
     export.export_serving_model(model, tf_transform_output, fn_args.serving_model_dir)
-    record = {
-        "config": dataclasses.asdict(config),
-        "optimizer": model.optimizer.name,
-        "strategy": type(strategy).__name__,
-        "replicas": strategy.num_replicas_in_sync,
-        "global_batch_size": global_batch_size,
-        "initial_weights_sha256": initial_fingerprint,
-        "history": {name: [float(value) for value in values] for name, values in history.history.items()},
-        "epoch_seconds": timer.epoch_seconds,
-        "first_epoch_seconds": timer.epoch_seconds[0],
-        "later_epoch_seconds_mean": (sum(timer.epoch_seconds[1:]) / (len(timer.epoch_seconds) - 1)
-                                     if len(timer.epoch_seconds) > 1 else None),
-        # The whole fit() call (epochs plus Keras' work between them) and the SavedModel export: where a
-        # Trainer's time goes besides its epochs (benchmarks/whole_run.py).
-        "fit_seconds": fit_seconds,
-        "export_seconds": time.perf_counter() - export_started,
-    }
+    record = TrainingRecord(
+        settings=settings,
+        optimizer=model.optimizer.name,
+        strategy=type(strategy).__name__,
+        replicas=strategy.num_replicas_in_sync,
+        global_batch_size=global_batch_size,
+        initial_weights_sha256=initial_fingerprint,
+        history={name: [float(value) for value in values] for name, values in history.history.items()},
+        epoch_seconds=timer.epoch_seconds,
+        fit_seconds=fit_seconds,
+        export_seconds=time.perf_counter() - export_started,
+    )
     tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, TRAINING_RECORD_FILE), "w") as record_file:
-        json.dump(record, record_file, indent=2)
+        record_file.write(record.to_json())

@@ -3,7 +3,6 @@
 Images travel one per element, so memory stays flat however large the folder; only the paths and the
 (usually few) rejections are ever gathered in one place.
 """
-import json
 import posixpath
 from typing import Iterator, List, Mapping, NamedTuple, Tuple, Union
 
@@ -69,7 +68,7 @@ def _write_reports(_: None, ingested_counts: List[Tuple[Tuple[str, str], int]], 
                    output_uri: str, data_folder: str, eval_percent: int) -> None:
     summary = build_summary(ingested_counts, rejections, data_folder, eval_percent)
     with fileio.open(posixpath.join(output_uri, SUMMARY_JSON), "w") as stream:
-        stream.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        stream.write(summary.to_json())
     with fileio.open(posixpath.join(output_uri, REJECTED_CSV), "w") as stream:
         stream.write(rejected_csv_text(rejections))
 

@@ -1,5 +1,4 @@
 """ImageExampleGen's executor: lists the data folder, runs the Beam ingestion, checks and records the outcome."""
-import json
 import posixpath
 from typing import Any, Dict, List
 
@@ -37,12 +36,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             beam_ingestion.ingest(pipeline, input_base, placements, split_uris, examples.uri, eval_percent)
 
         with fileio.open(posixpath.join(examples.uri, ingestion_report.SUMMARY_JSON), "r") as stream:
-            summary = json.loads(stream.read())
-        logging.info("Ingestion summary: %s", json.dumps(summary, sort_keys=True))
+            summary = ingestion_report.IngestionSummary.from_json(stream.read())
+        logging.info("Ingestion summary: %s", summary)
         ingestion_report.check_every_split_has_every_class(
             summary, posixpath.join(examples.uri, ingestion_report.REJECTED_CSV))
 
-        for name, value in ingestion_report.count_properties(summary).items():
+        for name, value in summary.count_properties().items():
             examples.set_int_custom_property(name, value)
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, beam_ingestion.FILE_FORMAT)

@@ -1,9 +1,12 @@
 """What an ingestion run did: rejected.csv, ingestion_summary.json, and the check that every split is usable.
 
-Pure functions over plain values, so the same rules hold on every Beam runner and are unit-testable.
+Pure functions over plain values, so the same rules hold on every Beam runner and are unit-testable; no TFX import,
+so readers of the summary (the run summary, the report) stay light.
 """
 import csv
+import dataclasses
 import io
+import json
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Tuple
 
 from trainer.features import CLASS_NAMES
@@ -45,28 +48,60 @@ def rejected_csv_text(rejections: Iterable[Rejection]) -> str:
     return buffer.getvalue()
 
 
+@dataclasses.dataclass(frozen=True)
+class IngestionSummary:
+    """ingestion_summary.json, written by the ingestion, read by the executor, the run summary and the report.
+
+    `ingested` holds every split and class (zeros included); `rejected` counts by split and class, NONE_KEY
+    standing for files outside any split or class folder.
+    """
+
+    data_folder: str
+    eval_percent: int
+    ingested: Dict[str, Dict[str, int]]  # split -> class name -> images
+    rejected: Dict[str, Dict[str, int]]  # split or NONE_KEY -> class name or NONE_KEY -> files
+
+    @property
+    def ingested_total(self) -> int:
+        return sum(sum(by_class.values()) for by_class in self.ingested.values())
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(sum(by_class.values()) for by_class in self.rejected.values())
+
+    def to_json(self) -> str:
+        """The summary, with both totals spelled out for people who open the file."""
+        document = {**dataclasses.asdict(self), "ingested_total": self.ingested_total,
+                    "rejected_total": self.rejected_total}
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "IngestionSummary":
+        document = json.loads(text)
+        return cls(data_folder=document["data_folder"], eval_percent=document["eval_percent"],
+                   ingested=document["ingested"], rejected=document["rejected"])
+
+    def count_properties(self) -> Dict[str, int]:
+        """Integer custom properties for the Examples artifact: `ingested_<split>` per split and `rejected_total`."""
+        properties = {f"ingested_{split}": sum(self.ingested[split].values()) for split in SPLIT_NAMES}
+        properties["rejected_total"] = self.rejected_total
+        return properties
+
+
 def build_summary(ingested_counts: Iterable[Tuple[Tuple[str, str], int]], rejections: Iterable[Rejection],
-                  data_folder: str, eval_percent: int) -> Dict[str, object]:
-    """ingestion_summary.json as a dict: ingested counts for every split and class (zeros included), and
-    rejected counts by split and class, "(none)" standing for files outside any split or class folder."""
+                  data_folder: str, eval_percent: int) -> IngestionSummary:
+    """Counts ingested images per split and class (zeros included) and rejected files per split and class."""
     ingested = {split: {class_name: 0 for class_name in CLASS_NAMES} for split in SPLIT_NAMES}
     for (split, class_name), count in ingested_counts:
         ingested[split][class_name] += count
     rejected: Dict[str, Dict[str, int]] = {}
-    rejected_total = 0
     for rejection in rejections:
         by_class = rejected.setdefault(rejection.split or NONE_KEY, {})
         class_key = rejection.class_name or NONE_KEY
         by_class[class_key] = by_class.get(class_key, 0) + 1
-        rejected_total += 1
-    return {
-        "data_folder": data_folder,
-        "eval_percent": eval_percent,
-        "ingested": ingested,
-        "rejected": {split: dict(sorted(by_class.items())) for split, by_class in sorted(rejected.items())},
-        "ingested_total": sum(sum(by_class.values()) for by_class in ingested.values()),
-        "rejected_total": rejected_total,
-    }
+    return IngestionSummary(
+        data_folder=data_folder, eval_percent=eval_percent, ingested=ingested,
+        rejected={split: dict(sorted(by_class.items())) for split, by_class in sorted(rejected.items())})
 
 
 def _describe_missing(split: str, class_name: str, ingested: Mapping[str, int],
@@ -79,25 +114,14 @@ def _describe_missing(split: str, class_name: str, ingested: Mapping[str, int],
     return line
 
 
-def check_every_split_has_every_class(summary: Mapping[str, object], rejected_csv_uri: str) -> None:
+def check_every_split_has_every_class(summary: IngestionSummary, rejected_csv_uri: str) -> None:
     """Raises IncompleteSplitError naming the data folder and each (split, class) without an ingested image."""
-    ingested: Mapping[str, Mapping[str, int]] = summary["ingested"]  # type: ignore[assignment]
-    rejected: Mapping[str, Mapping[str, int]] = summary["rejected"]  # type: ignore[assignment]
     missing = [(split, class_name) for split in SPLIT_NAMES for class_name in CLASS_NAMES
-               if ingested[split][class_name] == 0]
+               if summary.ingested[split][class_name] == 0]
     if not missing:
         return
-    data_folder = str(summary["data_folder"])
-    lines = [_describe_missing(split, class_name, ingested[split], rejected.get(split, {}))
+    lines = [_describe_missing(split, class_name, summary.ingested[split], summary.rejected.get(split, {}))
              for split, class_name in missing]
-    message = (f"Data folder {data_folder!r} cannot be used: " + "; ".join(lines) +
+    message = (f"Data folder {summary.data_folder!r} cannot be used: " + "; ".join(lines) +
                f". Why files were rejected: {rejected_csv_uri}")
-    raise IncompleteSplitError(data_folder, missing, message)
-
-
-def count_properties(summary: Mapping[str, object]) -> Dict[str, int]:
-    """Integer custom properties for the Examples artifact: `ingested_<split>` per split and `rejected_total`."""
-    ingested: Mapping[str, Mapping[str, int]] = summary["ingested"]  # type: ignore[assignment]
-    properties = {f"ingested_{split}": sum(ingested[split].values()) for split in SPLIT_NAMES}
-    properties["rejected_total"] = int(summary["rejected_total"])  # type: ignore[arg-type]
-    return properties
+    raise IncompleteSplitError(summary.data_folder, missing, message)

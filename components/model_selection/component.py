@@ -4,11 +4,8 @@ The Evaluator's blessing speaks only for its candidate, so it cannot push "which
 reads both models' TFMA metrics, applies `rules.select_better_model`, copies the chosen model into its own Model
 output and writes a ModelBlessing the standard Pusher understands (custom property `blessed` = 1 or 0).
 """
-import dataclasses
-import json
-import math
 import os
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Sequence
 
 from absl import logging
 from tfx import types
@@ -19,23 +16,20 @@ from tfx.utils import io_utils, path_utils
 from tfx.v1.dsl.components import InputArtifact, OutputArtifact, Parameter, component
 
 from components.model_selection import rules, tfma_metrics
-
-SELECTION_FILE_NAME = "selection.json"  # written into the blessing artifact's folder
+from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord, json_numbers
+from trainer.config import BASELINE, GC, METHODS
 
 # Custom properties set on both outputs, besides the blessing's `blessed`, `current_model`, `current_model_id` and the
 # model's `selected_from`.
 WINNER_PROPERTY = "winner"  # "gc", "baseline", or "none" when the best model misses the floor
 BEST_PROPERTY = "best"
 METRIC_PROPERTY = "metric"
-CANDIDATE_VALUE_PROPERTY = "candidate_value"
-BASELINE_VALUE_PROPERTY = "baseline_value"
+VALUE_PROPERTIES = {method: f"{method}_value" for method in METHODS}
 QUALITY_FLOOR_PROPERTY = "quality_floor"
 DECIDED_BY_PROPERTY = "decided_by"
 REASON_PROPERTY = "reason"
 SELECTED_FROM_PROPERTY = "selected_from"  # URI of the input Model that the output model was copied from
 NO_WINNER = "none"
-
-_DIRECTIONS = {"auto": None, "higher": True, "lower": False}
 
 
 def parse_tie_breakers(tie_breakers: str) -> Sequence[str]:
@@ -47,67 +41,50 @@ def parse_tie_breakers(tie_breakers: str) -> Sequence[str]:
     return tuple(name.strip() for name in tie_breakers.split(",") if name.strip())
 
 
-def parse_metric_direction(metric_direction: str) -> Optional[bool]:
-    """`higher_is_better` for `select_better_model`: "higher", "lower", or "auto" (None: inferred from the name)."""
-    if metric_direction not in _DIRECTIONS:
-        raise ValueError(f"metric_direction must be one of {sorted(_DIRECTIONS)}, got {metric_direction!r}")
-    return _DIRECTIONS[metric_direction]
-
-
 @component
 def ModelSelection(  # pylint: disable=invalid-name  (TFX components are named like classes)
     evaluation: InputArtifact[standard_artifacts.ModelEvaluation],
-    candidate_model: InputArtifact[standard_artifacts.Model],
+    gc_model: InputArtifact[standard_artifacts.Model],
     baseline_model: InputArtifact[standard_artifacts.Model],
     model: OutputArtifact[standard_artifacts.Model],
     blessing: OutputArtifact[standard_artifacts.ModelBlessing],
     quality_floor: Parameter[float],
     metric: Parameter[str] = "binary_accuracy",
     tie_breakers: Parameter[str] = "auc",
-    metric_direction: Parameter[str] = "auto",
 ) -> None:
-    """Selects the better of the GC candidate and the baseline, for the standard Pusher.
+    """Selects the better of the GC and the baseline model, for the standard Pusher.
 
     Args:
-      evaluation: the Evaluator's output, with TFMA models named "candidate" (GC) and "baseline".
-      candidate_model: the GC Trainer's model (the Evaluator's `model`).
+      evaluation: the Evaluator's output, with TFMA models named "gc" (the Evaluator's candidate) and "baseline".
+      gc_model: the GC Trainer's model (the Evaluator's `model`).
       baseline_model: the baseline Trainer's model (the Evaluator's `baseline_model`).
       model: receives a copy of the selected model; of the better one, unblessed, when none meets the floor.
       blessing: `blessed` 1 when a model was selected, else 0; `selection.json` explains the decision.
-      quality_floor: worst acceptable value of `metric` (a ceiling when lower is better).
-      metric: TFMA metric name deciding the comparison.
+      quality_floor: worst acceptable value of `metric` (a ceiling when lower is better); the only place the
+        pipeline applies it.
+      metric: TFMA metric name deciding the comparison; its direction follows from the name.
       tie_breakers: comma-separated metric names consulted in order when `metric` ties.
-      metric_direction: "auto", "higher" or "lower": which way `metric` improves.
     """
     metrics_by_model = tfma_metrics.load_overall_metrics_by_model(evaluation.uri)
-    candidate_metrics = tfma_metrics.metrics_of_model(metrics_by_model, tfma_metrics.CANDIDATE_MODEL_NAME)
-    baseline_metrics = tfma_metrics.metrics_of_model(metrics_by_model, tfma_metrics.BASELINE_MODEL_NAME)
+    metrics = {method: tfma_metrics.metrics_of_model(metrics_by_model, method) for method in METHODS}
     tie_breaker_names = parse_tie_breakers(tie_breakers)
-    decision = rules.select_better_model(
-        candidate_metrics, baseline_metrics, quality_floor=quality_floor, metric=metric,
-        tie_breakers=tie_breaker_names, higher_is_better=parse_metric_direction(metric_direction))
+    decision = rules.select_better_model(metrics[GC], metrics[BASELINE], quality_floor=quality_floor, metric=metric,
+                                         tie_breakers=tie_breaker_names)
     logging.info("Model selection: %s", decision.reason)
 
-    source = {rules.GC: candidate_model, rules.BASELINE: baseline_model}[decision.best]
+    models = {GC: gc_model, BASELINE: baseline_model}
+    source = models[decision.best]
     copy_model_artifact(source, model.uri)
     model.set_string_custom_property(SELECTED_FROM_PROPERTY, source.uri)
     _set_decision_properties(model, decision)
 
     _bless(blessing, decision, source)
-    selection = {
-        **dataclasses.asdict(decision),
-        "should_push": decision.should_push,
-        "tie_breakers": list(tie_breaker_names),
-        "selected_model_uri": model.uri,
-        "selected_from": source.uri,
-        "candidate_model_uri": candidate_model.uri,
-        "baseline_model_uri": baseline_model.uri,
-        "evaluation_uri": evaluation.uri,
-        "candidate_metrics": _json_numbers(candidate_metrics),
-        "baseline_metrics": _json_numbers(baseline_metrics),
-    }
-    io_utils.write_string_file(os.path.join(blessing.uri, SELECTION_FILE_NAME),
-                               json.dumps(selection, indent=2, sort_keys=True))
+    record = SelectionRecord(
+        decision=decision, tie_breakers=tuple(tie_breaker_names),
+        metrics={method: json_numbers(method_metrics) for method, method_metrics in metrics.items()},
+        model_uris={method: artifact.uri for method, artifact in models.items()}, selected_from=source.uri,
+        selected_model_uri=model.uri, evaluation_uri=evaluation.uri)
+    io_utils.write_string_file(os.path.join(blessing.uri, SELECTION_FILE), record.to_json())
 
 
 def copy_model_artifact(source: types.Artifact, destination_uri: str) -> None:
@@ -145,14 +122,9 @@ def _set_decision_properties(artifact: types.Artifact, decision: rules.Selection
     artifact.set_string_custom_property(WINNER_PROPERTY, decision.winner or NO_WINNER)
     artifact.set_string_custom_property(BEST_PROPERTY, decision.best)
     artifact.set_string_custom_property(METRIC_PROPERTY, decision.metric)
-    artifact.set_float_custom_property(CANDIDATE_VALUE_PROPERTY, decision.candidate_value)
-    artifact.set_float_custom_property(BASELINE_VALUE_PROPERTY, decision.baseline_value)
+    artifact.set_float_custom_property(VALUE_PROPERTIES[GC], decision.gc_value)
+    artifact.set_float_custom_property(VALUE_PROPERTIES[BASELINE], decision.baseline_value)
     artifact.set_float_custom_property(QUALITY_FLOOR_PROPERTY, decision.quality_floor)
     artifact.set_string_custom_property(DECIDED_BY_PROPERTY, decision.decided_by)
     artifact.set_string_custom_property(REASON_PROPERTY, decision.reason)
 
-
-def _json_numbers(metrics: Mapping[str, float]) -> Dict[str, Any]:
-    # JSON has no NaN (json.dumps would write an invalid token); TFMA reports e.g. precision as NaN when a model
-    # never predicts the positive class.
-    return {name: None if math.isnan(value) else value for name, value in metrics.items()}

@@ -1,4 +1,4 @@
-"""The selection rule: which of the two models (GC candidate or baseline) to push, and why.
+"""The selection rule: which of the two models (GC or baseline) to push, and why.
 
 Pure Python, so every rule is a table test; the TFX component only feeds it TFMA's numbers.
 """
@@ -6,11 +6,9 @@ import dataclasses
 import math
 from typing import Mapping, Optional, Sequence, Tuple
 
-GC = "gc"  # the candidate model, trained with Gradient Centralization
-BASELINE = "baseline"  # the same model trained without it: the simpler choice when they tie
+from trainer.config import BASELINE, GC  # the baseline is the simpler choice when they tie
 
-# Names TFMA/Keras give to metrics where smaller is better; any other metric counts as higher-is-better unless the
-# caller says otherwise.
+# Names TFMA/Keras give to metrics where smaller is better; any other metric counts as higher-is-better.
 LOWER_IS_BETTER_METRICS = frozenset({
     "loss",
     "binary_crossentropy",
@@ -41,7 +39,7 @@ class SelectionDecision:
     best: str
     metric: str
     higher_is_better: bool
-    candidate_value: float
+    gc_value: float
     baseline_value: float
     quality_floor: float
     decided_by: str  # the metric that separated the models, or "simplicity" when every metric tied
@@ -58,26 +56,24 @@ def metric_higher_is_better(metric: str) -> bool:
 
 
 def select_better_model(
-    candidate_metrics: Mapping[str, float],
+    gc_metrics: Mapping[str, float],
     baseline_metrics: Mapping[str, float],
     *,
     quality_floor: float,
     metric: str = "binary_accuracy",
     tie_breakers: Sequence[str] = ("auc",),
-    higher_is_better: Optional[bool] = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> SelectionDecision:
     """Picks the better model on `metric`, breaks ties on `tie_breakers` in order, then prefers the baseline.
 
     Args:
-      candidate_metrics: metric name -> value for the GC model (TFMA model_name "candidate").
+      gc_metrics: metric name -> value for the GC model (TFMA model_name "gc").
       baseline_metrics: metric name -> value for the baseline model.
       quality_floor: the worst acceptable value of `metric` for the winner (a ceiling when lower is better);
         a winner exactly on it (within `tolerance`) passes.
-      metric: the primary metric name, as TFMA writes it.
-      tie_breakers: metrics consulted in order when the primary ties; each uses its own direction
+      metric: the primary metric name, as TFMA writes it; its direction follows from the name
         (`metric_higher_is_better`).
-      higher_is_better: direction of `metric`; None infers it from the name.
+      tie_breakers: metrics consulted in order when the primary ties; each uses its own direction.
       tolerance: absolute difference under which two values tie, also granted at the floor.
 
     Raises:
@@ -93,20 +89,19 @@ def select_better_model(
         raise ValueError(f"quality_floor must be a number, got {quality_floor}")
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
-    metrics_by_model = {GC: candidate_metrics, BASELINE: baseline_metrics}
+    metrics_by_model = {GC: gc_metrics, BASELINE: baseline_metrics}
     for name in (metric, *tie_breakers):
         for model, metrics in metrics_by_model.items():
             if name not in metrics:
                 raise ValueError(
                     f"Unknown metric {name!r}: the {model} model has only {', '.join(sorted(metrics)) or 'none'}")
-    if higher_is_better is None:
-        higher_is_better = metric_higher_is_better(metric)
+    higher_is_better = metric_higher_is_better(metric)
 
     metrics_in_order = [(metric, higher_is_better)] + [(name, metric_higher_is_better(name)) for name in tie_breakers]
-    best, decided_by, evidence = _rank(candidate_metrics, baseline_metrics, metrics_in_order, tolerance)
-    candidate_value = _value(candidate_metrics, metric, GC)
+    best, decided_by, evidence = _rank(gc_metrics, baseline_metrics, metrics_in_order, tolerance)
+    gc_value = _value(gc_metrics, metric, GC)
     baseline_value = _value(baseline_metrics, metric, BASELINE)
-    best_value = candidate_value if best == GC else baseline_value
+    best_value = gc_value if best == GC else baseline_value
     if higher_is_better:
         meets_floor, shortfall = best_value >= quality_floor - tolerance, "below"
     else:
@@ -122,7 +117,7 @@ def select_better_model(
         best=best,
         metric=metric,
         higher_is_better=higher_is_better,
-        candidate_value=candidate_value,
+        gc_value=gc_value,
         baseline_value=baseline_value,
         quality_floor=quality_floor,
         decided_by=decided_by,
@@ -137,18 +132,18 @@ def _value(metrics: Mapping[str, float], name: str, model: str) -> float:
     return value
 
 
-def _rank(candidate_metrics: Mapping[str, float], baseline_metrics: Mapping[str, float],
+def _rank(gc_metrics: Mapping[str, float], baseline_metrics: Mapping[str, float],
           metrics_in_order: Sequence[Tuple[str, bool]], tolerance: float) -> Tuple[str, str, str]:
     """(better model, the metric that separated them or "simplicity", the evidence as a phrase)."""
     ties = []
     for name, higher_is_better in metrics_in_order:
-        candidate_value = _value(candidate_metrics, name, GC)
+        gc_value = _value(gc_metrics, name, GC)
         baseline_value = _value(baseline_metrics, name, BASELINE)
-        if abs(candidate_value - baseline_value) <= tolerance:
-            ties.append(f"{name} ties at {_format(candidate_value)}")
+        if abs(gc_value - baseline_value) <= tolerance:
+            ties.append(f"{name} ties at {_format(gc_value)}")
             continue
-        best = GC if (candidate_value > baseline_value) == higher_is_better else BASELINE
-        values = {GC: candidate_value, BASELINE: baseline_value}
+        best = GC if (gc_value > baseline_value) == higher_is_better else BASELINE
+        values = {GC: gc_value, BASELINE: baseline_value}
         loser = BASELINE if best == GC else GC
         comparison = f"{name} {_format(values[best])} vs {_format(values[loser])} for {loser}"
         return best, name, ", ".join(ties + [comparison])

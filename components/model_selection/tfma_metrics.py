@@ -8,9 +8,7 @@ from typing import Dict, Iterable, Mapping
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
-# The names the pipeline's EvalConfig gives its two ModelSpecs; TFMA keys every metric by them.
-CANDIDATE_MODEL_NAME = "candidate"
-BASELINE_MODEL_NAME = "baseline"
+from trainer.config import METHODS  # the EvalConfig names its two ModelSpecs by the methods; TFMA keys by them
 
 
 def overall_metrics_by_model(
@@ -55,8 +53,7 @@ def metrics_of_model(metrics_by_model: Mapping[str, Dict[str, float]], model_nam
     """One model's metrics, with an error that names the models TFMA did report."""
     if model_name not in metrics_by_model:
         raise ValueError(f"The evaluation has no metrics for model {model_name!r}, only for "
-                         f"{sorted(metrics_by_model)}; name the EvalConfig ModelSpecs {CANDIDATE_MODEL_NAME!r} and "
-                         f"{BASELINE_MODEL_NAME!r}")
+                         f"{sorted(metrics_by_model)}; name the EvalConfig ModelSpecs {' and '.join(METHODS)}")
     return metrics_by_model[model_name]
 
 

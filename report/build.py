@@ -9,9 +9,9 @@ import os
 
 from absl import logging
 
-from pipeline.report import html_page, summary_json
-from pipeline.report.report_data import load_report_data
-from pipeline.report.run_artifacts import ReportError  # re-exported: the one error callers handle
+from report import html_page, summary_json
+from report.report_data import load_report_data
+from report.run_artifacts import ReportError  # re-exported: the one error callers handle
 
 REPORT_FOLDER = "report"
 PAGE_FILE = "index.html"

@@ -10,11 +10,12 @@ from typing import Dict, Mapping, Sequence
 
 from matplotlib.figure import Figure
 
-from components.model_selection import rules
-from pipeline.report import evaluation_results, formatting, training_records
+from report import evaluation_results, formatting
 from trainer import features
+from trainer.config import BASELINE, GC
+from trainer.training_record import TrainingRecord
 
-COLORS = {rules.GC: "#0072B2", rules.BASELINE: "#D55E00"}  # blue and vermilion: distinct for colour-blind readers
+COLORS = {GC: "#0072B2", BASELINE: "#D55E00"}  # blue and vermilion: distinct for colour-blind readers
 MUTED = "#888888"
 SVG_DATA_URI_PREFIX = "data:image/svg+xml;base64,"
 
@@ -42,7 +43,7 @@ def _style(axes, title: str, x_label: str, y_label: str) -> None:
         axes.spines[side].set_visible(False)
 
 
-def training_curves(records: Mapping[str, training_records.TrainingRecord], labels: Mapping[str, str]) -> str:
+def training_curves(records: Mapping[str, TrainingRecord], labels: Mapping[str, str]) -> str:
     """Loss and accuracy per epoch; solid lines for training, dashed for validation, both models on each axis."""
     figure = _figure(10, 3.8)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
@@ -61,7 +62,7 @@ def training_curves(records: Mapping[str, training_records.TrainingRecord], labe
     return to_data_uri(figure)
 
 
-def epoch_times(records: Mapping[str, training_records.TrainingRecord], labels: Mapping[str, str]) -> str:
+def epoch_times(records: Mapping[str, TrainingRecord], labels: Mapping[str, str]) -> str:
     """Seconds per epoch: the first epoch (tracing and compilation included) on its own axis, the others beside."""
     figure = _figure(10, 3.4)
     first_axes, later_axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.2]})

@@ -1,25 +1,32 @@
-"""Finds the latest run in OUTPUT/metadata.sqlite and checks that it finished, before anything is read from it.
+"""Finds the latest run in OUTPUT/metadata.sqlite, checks that it finished, and reads its typed records.
 
 A report of a half-finished run would show the previous run's artifacts next to missing ones, so an unfinished
-latest run is an error that says how to finish it (rerunning resumes from the cache).
+latest run is an error that says how to finish it (rerunning resumes from the cache). The records (ingestion
+summary, selection, push) are read back from ML Metadata and the artifacts it points to, not from in-memory state,
+so the report and the console summary are the same whether components ran now or were served from the cache.
 """
 import dataclasses
 import os
-from typing import Dict
+from typing import Dict, Optional
 
-from components.model_selection import rules
-from pipeline import metadata_reader, run_summary
-from pipeline.local_runner import OutputLayout
-from pipeline.pipeline import BASELINE_TRAINER_ID, GC_TRAINER_ID
+from components.image_example_gen.ingestion_report import REJECTED_CSV, SUMMARY_JSON, IngestionSummary
+from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord
+from local_runner import OutputLayout
+from pipeline.experiment import trainer_id
+from report import metadata_reader
+from trainer.config import METHODS
 
+EXAMPLE_GEN_ID = "ImageExampleGen"
 STATISTICS_GEN_ID = "StatisticsGen"
 EXAMPLE_VALIDATOR_ID = "ExampleValidator"
 EVALUATOR_ID = "Evaluator"
-TRAINER_IDS = {rules.GC: GC_TRAINER_ID, rules.BASELINE: BASELINE_TRAINER_ID}
+SELECTION_ID = "ModelSelection"
+PUSHER_ID = "Pusher"
+TRAINER_IDS = {method: trainer_id(method) for method in METHODS}
 FINISHED_STATES = ("COMPLETE", "CACHED")
 # Without these the report has nothing to compare; every other node only feeds one section, which says when it
 # is missing.
-REQUIRED_NODES = (run_summary.EXAMPLE_GEN_ID, EVALUATOR_ID, run_summary.SELECTION_ID, run_summary.PUSHER_ID)
+REQUIRED_NODES = (EXAMPLE_GEN_ID, EVALUATOR_ID, SELECTION_ID, PUSHER_ID)
 
 
 class ReportError(Exception):
@@ -42,6 +49,16 @@ class LatestRun:
         return max(node.execution.last_update_time_since_epoch for node in self.nodes.values())
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOutcome:
+    """What a reader of the run wants first: the data, the selection and the push."""
+
+    ingestion: IngestionSummary
+    rejected_csv: str
+    selection: SelectionRecord
+    pushed_destination: Optional[str]  # None when nothing was pushed
+
+
 def find_latest_run(output_root: str) -> LatestRun:
     """The latest run recorded under `output_root`; raises ReportError unless every one of its nodes finished."""
     metadata_path = OutputLayout(output_root).metadata_path
@@ -60,3 +77,22 @@ def find_latest_run(output_root: str) -> LatestRun:
                           f"nothing complete to report. Rerun `{rerun}` with the same flags: it resumes from the "
                           f"cache.")
     return LatestRun(metadata_path=metadata_path, nodes=nodes)
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as text_file:
+        return text_file.read()
+
+
+def load_outcome(run: LatestRun) -> RunOutcome:
+    """The run's ingestion summary, selection record and push; LookupError/OSError/ValueError when unreadable."""
+    examples_uri = run.nodes[EXAMPLE_GEN_ID].output("examples").uri
+    blessing_uri = run.nodes[SELECTION_ID].output("blessing").uri
+    pushed_model = run.nodes[PUSHER_ID].output("pushed_model")
+    pushed = metadata_reader.custom_property(pushed_model, "pushed", 0) == 1
+    return RunOutcome(
+        ingestion=IngestionSummary.from_json(_read_text(os.path.join(examples_uri, SUMMARY_JSON))),
+        rejected_csv=os.path.join(examples_uri, REJECTED_CSV),
+        selection=SelectionRecord.from_json(_read_text(os.path.join(blessing_uri, SELECTION_FILE))),
+        pushed_destination=metadata_reader.custom_property(pushed_model, "pushed_destination") if pushed else None,
+    )

@@ -17,8 +17,8 @@ from typing import Callable, Dict, Optional, Sequence, TextIO, Tuple
 
 from absl import logging
 
-from pipeline.datasets import archive as archive_extraction
-from pipeline.datasets import layout
+from datasets import archive as archive_extraction
+from datasets import layout
 
 # The host tensorflow-datasets downloads from; the checksums below were recorded for these URLs.
 DEFAULT_BASE_URL = "https://storage.googleapis.com/download.tensorflow.org/data"

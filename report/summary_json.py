@@ -6,8 +6,8 @@ import dataclasses
 import math
 from typing import Any, Dict
 
-from pipeline.report import comparison, formatting
-from pipeline.report.report_data import ReportData
+from report import comparison, formatting
+from report.report_data import ReportData
 
 
 
@@ -30,10 +30,10 @@ def _model(data: ReportData, key: str, matrix) -> Dict[str, Any]:
         "test_metrics": model.test_metrics,
         f"confusion_matrix_at_{comparison.DECISION_THRESHOLD}": dataclasses.asdict(matrix) if matrix else None,
         "training": None if training is None else {
-            "model_run_dir": training.model_run_uri,
+            "model_run_dir": model.model_run_uri,
             "optimizer": training.optimizer,
             "initial_weights_sha256": training.initial_weights_sha256,
-            "config": training.config,
+            "config": dataclasses.asdict(training.settings.training),
             "history": training.history,
             "epoch_seconds": training.epoch_seconds,
             "first_epoch_seconds": training.first_epoch_seconds,
@@ -44,7 +44,7 @@ def _model(data: ReportData, key: str, matrix) -> Dict[str, Any]:
 
 def build_summary(data: ReportData) -> Dict[str, Any]:
     """The JSON document, with the same values the page shows."""
-    selection = data.selection
+    decision = data.selection.decision
     matrices = comparison.confusion_at_decision_threshold(data)
     check = data.evaluator_check
     return _json_safe({
@@ -56,10 +56,10 @@ def build_summary(data: ReportData) -> Dict[str, Any]:
             "node_states": data.node_states,
         },
         "data": {
-            "ingested": data.ingestion["ingested"],
-            "ingested_total": data.ingestion["ingested_total"],
-            "rejected": data.ingestion["rejected"],
-            "rejected_total": data.ingestion["rejected_total"],
+            "ingested": data.ingestion.ingested,
+            "ingested_total": data.ingestion.ingested_total,
+            "rejected": data.ingestion.rejected,
+            "rejected_total": data.ingestion.rejected_total,
             "rejected_csv": data.rejected_csv,
             "rejected_files_listed": data.rejected_rows,
             "statistics": None if data.statistics is None else [
@@ -72,14 +72,14 @@ def build_summary(data: ReportData) -> Dict[str, Any]:
         "test_metric_differences": {row.name: row.difference for row in comparison.metric_rows(data)},
         "better_by_metric": {row.name: row.better for row in comparison.metric_rows(data)},
         "selection": {
-            "winner": selection.get("winner"),
-            "best": selection.get("best"),
-            "metric": selection.get("metric"),
-            "higher_is_better": selection.get("higher_is_better"),
-            "tie_breakers": selection.get("tie_breakers"),
-            "quality_floor": selection.get("quality_floor"),
-            "decided_by": selection.get("decided_by"),
-            "reason": selection.get("reason"),
+            "winner": decision.winner,
+            "best": decision.best,
+            "metric": decision.metric,
+            "higher_is_better": decision.higher_is_better,
+            "tie_breakers": list(data.selection.tie_breakers),
+            "quality_floor": decision.quality_floor,
+            "decided_by": decision.decided_by,
+            "reason": decision.reason,
             "pushed": data.pushed_destination is not None,
             "pushed_destination": data.pushed_destination,
         },

@@ -1,5 +1,7 @@
 """Runs the pipeline on this machine with LocalDagRunner; the only place local paths are computed.
 
+The local twin of kubeflow/: the same `create_pipeline`, with this machine's folders and ML Metadata in SQLite.
+
 Layout under OUTPUT: `metadata.sqlite` (ML Metadata), `artifacts/` (every component's outputs),
 `serving_model/<version>/` (the pushed SavedModel) and `data/` (the synthesized default dataset).
 """
@@ -11,6 +13,7 @@ from absl import logging
 from tfx import v1 as tfx
 
 from pipeline import pipeline as pipeline_lib
+from pipeline.experiment import ExperimentConfig
 from pipeline.schema import SCHEMA_FILE
 
 PIPELINE_NAME = "gc-tfx"
@@ -47,9 +50,8 @@ def local_beam_pipeline_args(workers: int) -> List[str]:
     return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
-def run_locally(*, data_root: str, layout: OutputLayout, epochs: int, batch_size: int, image_size: int,
-                seed: int, eval_percent: int = 10, quality_floor: float = 0.5,
-                enable_cache: bool = True, beam_workers: int = os.cpu_count() or 1) -> None:
+def run_locally(*, data_root: str, layout: OutputLayout, experiment: ExperimentConfig, enable_cache: bool = True,
+                beam_workers: int = os.cpu_count() or 1) -> None:
     """Builds and runs the pipeline; raises the failing component's exception."""
     os.makedirs(layout.root, exist_ok=True)
     pipeline = pipeline_lib.create_pipeline(
@@ -58,12 +60,7 @@ def run_locally(*, data_root: str, layout: OutputLayout, epochs: int, batch_size
         data_root=os.path.abspath(data_root),
         schema_path=SCHEMA_FILE,
         serving_model_dir=os.path.abspath(layout.serving_model_dir),
-        epochs=epochs,
-        batch_size=batch_size,
-        image_size=image_size,
-        seed=seed,
-        eval_percent=eval_percent,
-        quality_floor=quality_floor,
+        experiment=experiment,
         enable_cache=enable_cache,
         beam_pipeline_args=local_beam_pipeline_args(beam_workers),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(

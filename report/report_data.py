@@ -12,15 +12,18 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 from absl import logging
 from ml_metadata.proto import metadata_store_pb2
 
-from components.model_selection import rules, tfma_metrics
-from pipeline import run_summary
-from pipeline.report import data_statistics, evaluation_results, training_records
-from pipeline.report.run_artifacts import (EVALUATOR_ID, EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID, TRAINER_IDS,
-                                           LatestRun, ReportError, find_latest_run)
+from components.image_example_gen.ingestion_report import IngestionSummary
+from components.image_example_gen.layout import SPLIT_NAMES
+from components.model_selection import tfma_metrics
+from components.model_selection.selection_record import SelectionRecord
+from report import data_statistics, evaluation_results, training_records
+from report.run_artifacts import (EVALUATOR_ID, EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID, TRAINER_IDS, LatestRun,
+                                  ReportError, find_latest_run, load_outcome)
+from trainer.config import BASELINE, GC, METHODS
+from trainer.training_record import TrainingRecord
 
-MODEL_KEYS = (rules.GC, rules.BASELINE)
-MODEL_LABELS = {rules.GC: "GC", rules.BASELINE: "baseline (no GC)"}
-TFMA_MODEL_NAMES = {rules.GC: tfma_metrics.CANDIDATE_MODEL_NAME, rules.BASELINE: tfma_metrics.BASELINE_MODEL_NAME}
+MODEL_KEYS = METHODS  # the report keys models by method, as TFMA does
+MODEL_LABELS = {GC: "GC", BASELINE: "baseline (no GC)"}
 REJECTED_ROWS_SHOWN = 200  # the rest stay in rejected.csv; a page of thousands of rows helps nobody
 
 ValueT = TypeVar("ValueT")
@@ -28,7 +31,7 @@ ValueT = TypeVar("ValueT")
 
 def in_split_order(by_split: Mapping[str, ValueT]) -> Dict[str, ValueT]:
     """train, eval, test first (the order data flows through the pipeline), then any other key as found."""
-    order = {split: index for index, split in enumerate(run_summary.SPLIT_NAMES)}
+    order = {split: index for index, split in enumerate(SPLIT_NAMES)}
     return dict(sorted(by_split.items(), key=lambda item: order.get(item[0], len(order))))
 
 
@@ -36,11 +39,12 @@ def in_split_order(by_split: Mapping[str, ValueT]) -> Dict[str, ValueT]:
 class ModelResult:
     """One model: its test metrics (TFMA names), its plots and its training record."""
 
-    key: str  # rules.GC or rules.BASELINE
+    key: str  # a method: GC or BASELINE
     label: str
     test_metrics: Dict[str, float]
     plots: Optional[evaluation_results.ModelPlots]
-    training: Optional[training_records.TrainingRecord]
+    model_run_uri: Optional[str]  # the Trainer's model_run artifact: training record and TensorBoard logs
+    training: Optional[TrainingRecord]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,10 +56,10 @@ class ReportData:
     started_ms: int
     finished_ms: int
     node_states: Dict[str, str]
-    ingestion: Dict[str, object]  # ingestion_summary.json
+    ingestion: IngestionSummary
     rejected_csv: str
     rejected_rows: List[Dict[str, str]]  # the first REJECTED_ROWS_SHOWN rows of rejected.csv
-    selection: Dict[str, object]  # selection.json
+    selection: SelectionRecord
     pushed_destination: Optional[str]
     models: Dict[str, ModelResult]  # by MODEL_KEYS
     evaluator_check: Optional[evaluation_results.EvaluatorCheck]
@@ -109,12 +113,13 @@ def _model_results(run: LatestRun, evaluation_uri: str, notes: Dict[str, str]) -
         notes["plots"] = f"the Evaluator wrote no plots for the overall slice in {evaluation_uri}"
     results = {}
     for key in MODEL_KEYS:
-        tfma_name = TFMA_MODEL_NAMES[key]
-        training = _optional(notes, training_piece(key), lambda trainer_id=TRAINER_IDS[key]: (
-            training_records.load_training_record(_artifact(run, trainer_id, "model_run").uri)))
+        model_run_uri = _optional(notes, training_piece(key),
+                                  lambda trainer_id=TRAINER_IDS[key]: _artifact(run, trainer_id, "model_run").uri)
+        training = None if model_run_uri is None else _optional(
+            notes, training_piece(key), lambda uri=model_run_uri: training_records.load_training_record(uri))
         results[key] = ModelResult(key=key, label=MODEL_LABELS[key],
-                                   test_metrics=tfma_metrics.metrics_of_model(metrics_by_model, tfma_name),
-                                   plots=plots_by_model.get(tfma_name), training=training)
+                                   test_metrics=tfma_metrics.metrics_of_model(metrics_by_model, key),
+                                   plots=plots_by_model.get(key), model_run_uri=model_run_uri, training=training)
     return results
 
 
@@ -122,11 +127,11 @@ def load_report_data(output_root: str) -> ReportData:
     """Reads the latest run under `output_root`; raises ReportError when there is no finished run to report."""
     run = find_latest_run(output_root)
     try:
-        summary = run_summary.load_summary(run.metadata_path)
+        outcome = load_outcome(run)
         evaluation_uri = _artifact(run, EVALUATOR_ID, "evaluation").uri
         notes: Dict[str, str] = {}
         models = _model_results(run, evaluation_uri, notes)
-        rejected_rows = _read_rejected_rows(summary.rejected_csv)
+        rejected_rows = _read_rejected_rows(outcome.rejected_csv)
     except (LookupError, OSError, ValueError) as error:
         raise ReportError(f"The latest run in {run.metadata_path} finished, but its results cannot be read: "
                           f"{error}") from error
@@ -136,11 +141,11 @@ def load_report_data(output_root: str) -> ReportData:
         started_ms=run.started_ms(),
         finished_ms=run.finished_ms(),
         node_states={node_id: node.state for node_id, node in run.nodes.items()},
-        ingestion=summary.ingestion,
-        rejected_csv=summary.rejected_csv,
+        ingestion=outcome.ingestion,
+        rejected_csv=outcome.rejected_csv,
         rejected_rows=rejected_rows,
-        selection=summary.selection,
-        pushed_destination=summary.pushed_destination,
+        selection=outcome.selection,
+        pushed_destination=outcome.pushed_destination,
         models=models,
         evaluator_check=_optional(notes, "evaluator check", lambda: _evaluator_check(evaluation_uri)),
         statistics=_optional(notes, "statistics", lambda: data_statistics.load_split_statistics(

@@ -3,9 +3,9 @@ import dataclasses
 from typing import Dict, List, Optional
 
 from components.model_selection import rules
-from pipeline import run_summary
-from pipeline.report import evaluation_results, formatting, training_records
-from pipeline.report.report_data import ReportData
+from report import evaluation_results, formatting, training_records
+from report.report_data import ReportData
+from trainer.config import BASELINE, GC
 
 DECISION_THRESHOLD = 0.5  # the threshold Keras' and TFMA's binary accuracy use
 TIE = "tie"
@@ -16,7 +16,7 @@ TIMING_CAVEAT = ("Rough, in-pipeline figure: GC/baseline ratio of the mean epoch
 
 @dataclasses.dataclass(frozen=True)
 class MetricRow:
-    """One test metric for both models. `better` is rules.GC, rules.BASELINE, TIE, or None when not comparable."""
+    """One test metric for both models. `better` is GC, BASELINE, TIE, or None when not comparable."""
 
     name: str
     label: str
@@ -31,14 +31,14 @@ def _better(name: str, gc: Optional[float], baseline: Optional[float]) -> Option
         return None
     if abs(gc - baseline) <= rules.DEFAULT_TOLERANCE:
         return TIE
-    return rules.GC if (gc > baseline) == rules.metric_higher_is_better(name) else rules.BASELINE
+    return GC if (gc > baseline) == rules.metric_higher_is_better(name) else BASELINE
 
 
 def metric_rows(data: ReportData) -> List[MetricRow]:
     """The run summary's metrics in its order, then any other metric the Evaluator computed, by name."""
-    gc_metrics, baseline_metrics = data.models[rules.GC].test_metrics, data.models[rules.BASELINE].test_metrics
-    labels = dict(run_summary.METRIC_ROWS)
-    names = [name for name, _ in run_summary.METRIC_ROWS if name in gc_metrics or name in baseline_metrics]
+    gc_metrics, baseline_metrics = data.models[GC].test_metrics, data.models[BASELINE].test_metrics
+    labels = dict(formatting.METRIC_ROWS)
+    names = [name for name, _ in formatting.METRIC_ROWS if name in gc_metrics or name in baseline_metrics]
     names += sorted((set(gc_metrics) | set(baseline_metrics)) - set(names))
     rows = []
     for name in names:
@@ -60,7 +60,7 @@ def confusion_at_decision_threshold(data: ReportData) -> Dict[str, Optional[eval
 
 def later_epoch_time_ratio(data: ReportData) -> Optional[float]:
     """GC over baseline mean later-epoch seconds (rough); None without both training records."""
-    gc, baseline = data.models[rules.GC].training, data.models[rules.BASELINE].training
+    gc, baseline = data.models[GC].training, data.models[BASELINE].training
     if gc is None or baseline is None:
         return None
     return training_records.later_epoch_time_ratio(gc, baseline)
@@ -68,7 +68,7 @@ def later_epoch_time_ratio(data: ReportData) -> Optional[float]:
 
 def same_initial_weights(data: ReportData) -> Optional[bool]:
     """Whether both Trainers started from identical weights (the fairness precondition); None if unknown."""
-    gc, baseline = data.models[rules.GC].training, data.models[rules.BASELINE].training
+    gc, baseline = data.models[GC].training, data.models[BASELINE].training
     if gc is None or baseline is None:
         return None
     return gc.initial_weights_sha256 == baseline.initial_weights_sha256
@@ -76,7 +76,7 @@ def same_initial_weights(data: ReportData) -> Optional[bool]:
 
 def tensorboard_command(data: ReportData) -> Optional[str]:
     """The command that opens both Trainers' TensorBoard logs side by side; None without both records."""
-    records = {key: model.training for key, model in data.models.items()}
-    if any(record is None for record in records.values()):
+    model_run_uris = {key: model.model_run_uri for key, model in data.models.items()}
+    if any(model.training is None for model in data.models.values()):
         return None
-    return training_records.tensorboard_command({key: record.model_run_uri for key, record in records.items()})
+    return training_records.tensorboard_command(model_run_uris)

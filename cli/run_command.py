@@ -7,14 +7,16 @@ import sys
 import time
 from typing import Optional
 
-from pipeline import progress, run_summary
-from pipeline.cli import UserError
-from pipeline.local_runner import OutputLayout, run_locally
-from pipeline.report.build import ReportError, build_report
+from cli import console_progress, end_summary
+from cli.errors import UserError
+from local_runner import OutputLayout, run_locally
+from pipeline.experiment import ExperimentConfig
+from report.build import ReportError, build_report
+from report.run_artifacts import find_latest_run, load_outcome
 
 
 def _default_data(layout: OutputLayout, image_size: int, seed: int) -> str:
-    from pipeline.datasets import synthetic
+    from datasets import synthetic
 
     print(f"No --data given: drawing the default synthetic dataset into {layout.default_data_dir} ...")
     summary = synthetic.write_synthetic_dataset(layout.default_data_dir, image_size=image_size, seed=seed)
@@ -30,35 +32,35 @@ def _failure_paragraph(component: Optional[str], error: BaseException, layout: O
             f"once the cause is fixed, or add --verbose to see every component's log.")
 
 
-def run(*, data: Optional[str], output: str, epochs: int, batch_size: int, image_size: int, seed: int,
-        eval_percent: int, quality_floor: float, beam_workers: int, enable_cache: bool, verbose: bool) -> int:
+def run(*, data: Optional[str], output: str, experiment: ExperimentConfig, beam_workers: int, enable_cache: bool,
+        verbose: bool) -> int:
     """Runs the whole pipeline locally; returns the process exit code."""
     layout = OutputLayout(output)
+    training = experiment.training
     if data is not None and not os.path.isdir(data):
         raise UserError(f"--data {data} is not a folder; expected {data}/train/{{horses,humans}} and "
                         f"{data}/test/{{horses,humans}}.")
     try:
-        data_root = data if data is not None else _default_data(layout, image_size, seed)
+        data_root = data if data is not None else _default_data(layout, training.image_size, training.seed)
     except ValueError as error:
         raise UserError(str(error)) from error
 
-    print(f"Running the gc-tfx pipeline on {data_root} ({epochs} epochs, batch {batch_size}, {image_size} px); "
-          f"output in {layout.root}")
-    component_progress = progress.follow_components(sys.stdout)
+    print(f"Running the gc-tfx pipeline on {data_root} ({training.epochs} epochs, batch {training.batch_size}, "
+          f"{training.image_size} px); output in {layout.root}")
+    component_progress = console_progress.follow_components(sys.stdout)
     started = time.monotonic()
     try:
-        run_locally(data_root=data_root, layout=layout, epochs=epochs, batch_size=batch_size,
-                    image_size=image_size, seed=seed, eval_percent=eval_percent, quality_floor=quality_floor,
-                    enable_cache=enable_cache, beam_workers=beam_workers)
+        run_locally(data_root=data_root, layout=layout, experiment=experiment, enable_cache=enable_cache,
+                    beam_workers=beam_workers)
     except Exception as error:  # a component's own exception: turned into a paragraph, not a stack trace
         if verbose:
             raise
         raise UserError(_failure_paragraph(component_progress.running_component, error, layout)) from error
     print(f"Pipeline finished in {time.monotonic() - started:.0f} s.\n")
-    print(run_summary.format_summary(run_summary.load_summary(layout.metadata_path)))
     try:
+        print(end_summary.format_summary(load_outcome(find_latest_run(layout.root))))
         report = build_report(layout.root)
-    except ReportError as error:
-        raise UserError(f"The pipeline finished, but its report could not be written: {error}") from error
+    except (ReportError, LookupError, OSError, ValueError) as error:
+        raise UserError(f"The pipeline finished, but its results could not be read: {error}") from error
     print(f"\nReport (open it in a browser): {report.page}")
     return 0

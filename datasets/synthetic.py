@@ -16,12 +16,12 @@ import numpy as np
 from absl import logging
 from PIL import Image, ImageStat
 
-from pipeline.datasets import figures, layout, scenery
+from datasets import figures, layout, scenery
 from trainer.features import CLASS_NAMES
 
-DEFAULT_TRAIN_SIZE = 1027
-DEFAULT_TEST_SIZE = 256
-DEFAULT_IMAGE_SIZE = 300
+DEFAULT_TRAIN_SIZE = layout.REAL_TRAIN_SIZE
+DEFAULT_TEST_SIZE = layout.REAL_TEST_SIZE
+DEFAULT_IMAGE_SIZE = layout.REAL_IMAGE_SIZE
 MIN_IMAGE_SIZE = 32
 # Horses per image in the real data: train 500 of 1027, test 128 of 256 (TFDS horses_or_humans).
 HORSE_SHARE = {"train": (500, 1027), "test": (128, 256)}
@@ -137,9 +137,10 @@ def _run_jobs(jobs: List[Tuple[int, str, str, int, int, str]], workers: int) -> 
         for job in jobs:
             _write_image(job)
         return
-    # "fork" starts workers at once and never re-imports __main__ (which "spawn" needs, and which fails for
-    # stdin or notebooks); the workers run only NumPy and Pillow code. A dead worker raises BrokenProcessPool.
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    # "spawn", never "fork": callers such as `gc-tfx run` have TensorFlow loaded already, and forking a process
+    # whose TensorFlow threads have started is unsupported. The workers import only this module (NumPy, Pillow).
+    # A dead worker raises BrokenProcessPool.
+    context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as executor:
         for _ in executor.map(_write_image, jobs, chunksize=8):
             pass

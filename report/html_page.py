@@ -7,16 +7,17 @@ Content-Security-Policy forbids any request the page might still contain, so a m
 from typing import Iterable, List, Mapping, Optional
 
 from components.model_selection import rules
-from pipeline import run_summary
-from pipeline.report import charts, comparison, formatting
-from pipeline.report.html_data_section import data_section
-from pipeline.report.html_elements import CSS, cell, escape, figure, note, table
-from pipeline.report.report_data import MODEL_KEYS, ReportData, training_piece
+from components.model_selection.selection_record import SelectionRecord
+from report import charts, comparison, formatting
+from report.html_data_section import data_section
+from report.html_elements import CSS, cell, escape, figure, note, table
+from report.report_data import MODEL_KEYS, ReportData, training_piece
+from trainer.config import BASELINE, GC
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 SECTIONS = (("result", "Result"), ("metrics", "Test metrics"), ("plots", "Evaluation plots"),
             ("training", "Training"), ("data", "Data"), ("tensorboard", "TensorBoard"))
-BETTER_LABELS = {rules.GC: "GC", rules.BASELINE: "baseline", comparison.TIE: "tie"}
+BETTER_LABELS = {GC: "GC", BASELINE: "baseline", comparison.TIE: "tie"}
 
 
 def _labels(data: ReportData) -> Mapping[str, str]:
@@ -38,29 +39,30 @@ def _header(data: ReportData) -> str:
             f"{len(states)} pipeline steps: {escape(state_counts)}.</p><nav>{navigation}</nav>")
 
 
-def _rule(selection: Mapping[str, object]) -> str:
-    metric = dict(run_summary.METRIC_ROWS).get(str(selection.get("metric")), selection.get("metric"))
-    direction = "higher" if selection.get("higher_is_better") else "lower"
-    tie_breakers = ", ".join(str(name) for name in selection.get("tie_breakers") or []) or "nothing"
+def _rule(selection: SelectionRecord) -> str:
+    decision = selection.decision
+    metric = dict(formatting.METRIC_ROWS).get(decision.metric, decision.metric)
+    direction = "higher" if decision.higher_is_better else "lower"
+    tie_breakers = ", ".join(selection.tie_breakers) or "nothing"
     return (f"The rule: the model with the better test {metric} ({direction} is better) wins; a tie (within "
             f"{rules.DEFAULT_TOLERANCE:g}) is broken by {tie_breakers}, in order, and then the baseline is kept as "
             f"the simpler model. The winner is pushed only if its {metric} meets the quality floor "
-            f"{selection.get('quality_floor')}. This run was decided by {selection.get('decided_by')}.")
+            f"{decision.quality_floor}. This run was decided by {decision.decided_by}.")
 
 
 def _result_section(data: ReportData) -> str:
     selection = data.selection
-    winner = selection.get("winner")
+    winner = selection.decision.winner
     if data.pushed_destination:
         headline = f"Winner: {_model_label(data, winner)}, pushed to {data.pushed_destination}"
     elif winner is None:
-        headline = (f"Nothing was pushed: the better model, {_model_label(data, selection.get('best'))}, "
+        headline = (f"Nothing was pushed: the better model, {_model_label(data, selection.decision.best)}, "
                     f"missed the quality floor")
     else:
         headline = f"Winner: {_model_label(data, winner)}, but the Pusher did not push it"
     css = "pushed" if data.pushed_destination else "not-pushed"
     return (f'<h2 id="result">Result</h2><div class="verdict {css}">'
-            f'<p class="headline">{escape(headline)}</p><p>{escape(selection.get("reason", ""))}</p>'
+            f'<p class="headline">{escape(headline)}</p><p>{escape(selection.decision.reason)}</p>'
             f"<p>{escape(_rule(selection))}</p></div>")
 
 
@@ -68,7 +70,7 @@ def _metrics_table(data: ReportData) -> str:
     rows, row_classes = [], []
     for row in comparison.metric_rows(data):
         cells = [cell(row.label)]
-        for key, value in ((rules.GC, row.gc), (rules.BASELINE, row.baseline)):
+        for key, value in ((GC, row.gc), (BASELINE, row.baseline)):
             cells.append(cell(formatting.metric(value, row.name), numeric=True,
                               data_attributes={"model": key, "metric": row.name, "value": repr(value)}))
         difference = formatting.difference(row.difference, row.name) if row.better is not None else ""
@@ -76,7 +78,7 @@ def _metrics_table(data: ReportData) -> str:
         cells.append(cell(BETTER_LABELS.get(row.better or "", ""),
                           css_class=f"better-{row.better}" if row.better in MODEL_KEYS else ""))
         rows.append(cells)
-        row_classes.append("primary" if row.name == data.selection.get("metric") else "")
+        row_classes.append("primary" if row.name == data.selection.decision.metric else "")
     return table(["test split", "GC", "baseline", "GC − baseline", "better"], rows, numeric=(1, 2, 3),
                  row_classes=row_classes)
 
@@ -91,9 +93,9 @@ def _metrics_section(data: ReportData) -> str:
                           f"{data.notes.get('evaluator check')}."))
     else:
         outcome = "passed" if check.passed else "failed (" + "; ".join(check.failures) + ")"
-        parts.append(f"<p>The Evaluator's own threshold check of the GC model (quality floor, and no regression "
-                     f"against the baseline) {escape(outcome)}. It speaks for GC only; the rule above decides "
-                     f"which model is pushed.</p>")
+        parts.append(f"<p>The Evaluator's own threshold check of the GC model (no regression against the "
+                     f"baseline) {escape(outcome)}. It speaks for GC only; the rule above, with its quality floor, "
+                     f"decides which model is pushed.</p>")
     return "".join(parts)
 
 

@@ -5,6 +5,16 @@ from typing import Optional
 
 MISSING = "n/a"
 
+# (TFMA metric name, label for people), in the order the report's table and the console summary show them.
+METRIC_ROWS = (
+    ("binary_accuracy", "binary accuracy"),
+    ("auc", "AUC"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+    ("binary_crossentropy", "loss (binary cross-entropy)"),
+    ("example_count", "test images"),
+)
+
 
 def is_number(value: Optional[float]) -> bool:
     return value is not None and not math.isnan(value)

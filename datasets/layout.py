@@ -15,6 +15,10 @@ from typing import Any, Dict, Iterator, Mapping, Optional, Union
 from trainer.features import CLASS_NAMES
 
 SPLITS = ("train", "test")
+# The real Horses-or-Humans data: images per split and their side in pixels; the synthetic default follows it.
+REAL_TRAIN_SIZE = 1027
+REAL_TEST_SIZE = 256
+REAL_IMAGE_SIZE = 300
 MARKER_FILE_NAME = ".gc-tfx-dataset.json"
 TEMPORARY_PREFIX = ".gc-tfx-tmp-"
 

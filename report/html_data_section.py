@@ -1,17 +1,16 @@
 """The report's Data section: images per split and class, rejected files and why, StatisticsGen's highlights,
 ExampleValidator's anomalies."""
-from typing import Mapping
 
-from pipeline.report import charts, formatting
-from pipeline.report.html_elements import cell, escape, figure, note, table
-from pipeline.report.report_data import REJECTED_ROWS_SHOWN, ReportData, in_split_order
+from report import charts, formatting
+from report.html_elements import cell, escape, figure, note, table
+from report.report_data import REJECTED_ROWS_SHOWN, ReportData, in_split_order
 
 OUTSIDE_SPLITS = "outside train/ and test/"
 
 
 def _ingestion_table(data: ReportData) -> str:
-    ingested = in_split_order(data.ingestion["ingested"])  # type: ignore[arg-type]
-    rejected: Mapping[str, Mapping[str, int]] = data.ingestion["rejected"]  # type: ignore[assignment]
+    ingested = in_split_order(data.ingestion.ingested)
+    rejected = data.ingestion.rejected
     class_names = sorted({name for by_class in ingested.values() for name in by_class})
     rows, row_classes = [], []
     for split, by_class in ingested.items():
@@ -27,15 +26,15 @@ def _ingestion_table(data: ReportData) -> str:
         row_classes.append("")
     class_totals = [sum(by_class.get(name, 0) for by_class in ingested.values()) for name in class_names]
     rows.append([cell("all")] + [cell(formatting.count(total), numeric=True) for total in class_totals]
-                + [cell(formatting.count(data.ingestion["ingested_total"]), numeric=True),
-                   cell(formatting.count(data.ingestion["rejected_total"]), numeric=True)])
+                + [cell(formatting.count(data.ingestion.ingested_total), numeric=True),
+                   cell(formatting.count(data.ingestion.rejected_total), numeric=True)])
     row_classes.append("primary")
     return table(["split"] + class_names + ["ingested", "rejected"], rows,
                  numeric=tuple(range(1, len(class_names) + 3)), row_classes=row_classes)
 
 
 def _rejected_files(data: ReportData) -> str:
-    total = int(data.ingestion["rejected_total"])  # type: ignore[arg-type]
+    total = data.ingestion.rejected_total
     if total == 0:
         return "<h3>Rejected files</h3><p>No file was rejected.</p>"
     rows = [[cell(row["path"], css_class="path"), cell(row["split"] or "none"), cell(row["reason"])]
@@ -65,7 +64,7 @@ def _statistics(data: ReportData) -> str:
     parts.append(table(["split", "examples"] + [f"label {name}" for name in class_names]
                        + ["mean encoded image", "distinct images", "examples missing a value"], rows,
                        numeric=tuple(range(1, len(class_names) + 4))))
-    ingested: Mapping[str, Mapping[str, int]] = data.ingestion["ingested"]  # type: ignore[assignment]
+    ingested = data.ingestion.ingested
     mismatched = [split.split for split in data.statistics
                   if split.split in ingested and split.examples != sum(ingested[split.split].values())]
     duplicated = [split.split for split in data.statistics
@@ -93,11 +92,11 @@ def _anomalies(data: ReportData) -> str:
 
 def data_section(data: ReportData) -> str:
     """The section, headed `<h2 id="data">`."""
-    ingested = in_split_order(data.ingestion["ingested"])  # type: ignore[arg-type]
+    ingested = in_split_order(data.ingestion.ingested)
     return "".join([
         '<h2 id="data">Data</h2>',
-        f"<p>Images ingested by ImageExampleGen from {escape(data.ingestion.get('data_folder'))}. The eval split "
-        f"(validation during training: {escape(data.ingestion.get('eval_percent'))} % of train/, chosen by "
+        f"<p>Images ingested by ImageExampleGen from {escape(data.ingestion.data_folder)}. The eval split "
+        f"(validation during training: {escape(data.ingestion.eval_percent)} % of train/, chosen by "
         f"file-name hash) is carved from train/; the test split is never seen in training.</p>",
         _ingestion_table(data),
         figure(charts.class_balance(ingested), "Images per split and class, as ingested."),

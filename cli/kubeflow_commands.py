@@ -1,0 +1,127 @@
+"""`gc-tfx kubeflow compile` and `gc-tfx kubeflow submit`: Kubeflow Pipelines v2."""
+import argparse
+import os
+import sys
+import warnings
+
+from cli.errors import UserError
+from cli.experiment_flags import add_experiment_arguments, experiment_from_arguments
+
+
+def _kubeflow_compile(args: argparse.Namespace) -> int:
+    from kubeflow import errors, options
+
+    experiment = experiment_from_arguments(args)
+    try:
+        # Flags are checked before TFX is imported (seconds), so a typo fails at once.
+        compile_options = options.CompileOptions(
+            image=args.image, pipeline_root=args.pipeline_root, data_root=args.data_root, experiment=experiment,
+            gpus=args.gpus,
+            trainer_cpu=args.trainer_cpu, trainer_memory_gb=args.trainer_memory, schema_path=args.schema_path,
+            serving_model_dir=args.serving_model_dir,
+            beam_pipeline_args=tuple(args.beam_arg) if args.beam_arg else options.DEFAULT_BEAM_ARGS,
+            pipeline_name=args.pipeline_name, enable_cache=not args.no_cache)
+        with warnings.catch_warnings():
+            if not args.verbose:
+                # Importing TFX wakes TensorFlow and Google clients, which print pages of start-up notices; compiling
+                # runs no TensorFlow op, so none of them concern this command.
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+                warnings.simplefilter("ignore")
+            from kubeflow import compiler
+
+            package = compiler.compile_package(compile_options, args.output)
+    except errors.KubeflowError as error:
+        raise UserError(str(error)) from error
+    gpus = f"{compile_options.gpus} GPU(s)" if compile_options.gpus else "no GPU"
+    print(f"Wrote {args.output}: {len(package.pipeline_spec.root.dag.tasks)} tasks on {compile_options.image}, "
+          f"{gpus} per Trainer, pipeline root {package.default_pipeline_root}.")
+    print(f"Submit it with: gc-tfx kubeflow submit --host URL --package {args.output}")
+    return 0
+
+
+def _kubeflow_submit(args: argparse.Namespace) -> int:
+    if args.timeout <= 0 or args.poll_interval <= 0:
+        raise UserError(f"--timeout and --poll-interval must be positive, got {args.timeout} and "
+                        f"{args.poll_interval}.")
+    from kubeflow import errors, submit
+
+    try:
+        submitter = submit.Submitter(args.host, namespace=args.namespace)
+        run = submitter.submit(args.package, experiment=args.experiment, run_name=args.run_name,
+                               pipeline_root=args.pipeline_root)
+        print(f"Run id: {run.run_id}")
+        print(f"Run URL: {run.run_url}")
+        print(f"Pipeline root: {run.pipeline_root or 'the cluster default (kfp-launcher ConfigMap)'}")
+        if not args.wait:
+            return 0
+        finished = submitter.wait(run.run_id, timeout_seconds=args.timeout, poll_seconds=args.poll_interval,
+                                  on_state=lambda state: print(f"Run state: {state}", file=sys.stderr))
+    except errors.KubeflowError as error:
+        raise UserError(str(error)) from error
+    print(f"Final state: {finished.state}")
+    if finished.state != "SUCCEEDED":
+        raise UserError(f"Run {run.run_id} ended {finished.state}"
+                        + (f": {finished.error_message}" if finished.error_message else "")
+                        + f". Task logs: {run.run_url}")
+    return 0
+
+
+def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
+    from kubeflow import options  # Flag defaults only: no TFX, no KFP SDK, so `--help` stays instant.
+
+    kubeflow = subparsers.add_parser("kubeflow", help="Compile the pipeline for Kubeflow Pipelines v2 and submit it.")
+    kubeflow_commands = kubeflow.add_subparsers(dest="kubeflow_command", required=True,
+                                                metavar="{compile,submit}")
+    compile_parser = kubeflow_commands.add_parser(
+        "compile", help="Compile a KFP v2 pipeline package (YAML, schema 2.1.0) from the pipeline `run` executes.")
+    compile_parser.add_argument("--image", required=True,
+                                help="Image every task runs, built from this repository's Dockerfile and pushed, "
+                                     "with a fixed tag or digest (e.g. us-docker.pkg.dev/PROJECT/REPO/gc-tfx:1).")
+    compile_parser.add_argument("--pipeline-root", required=True,
+                                help="Object-store URI for every task's outputs, e.g. gs://BUCKET/gc-tfx.")
+    compile_parser.add_argument("--data-root", required=True,
+                                help="Image folder with train/ and test/ as the tasks see it: gs://BUCKET/data, or "
+                                     "an absolute path on a volume mounted into the tasks.")
+    compile_parser.add_argument("--gpus", type=int, default=0,
+                                help="nvidia.com/gpu each Trainer requests (only the Trainers); MirroredStrategy "
+                                     "trains on all of them (default: 0).")
+    compile_parser.add_argument("--trainer-cpu", type=float, metavar="CORES",
+                                help="CPU limit of each Trainer, in cores (default: the cluster's).")
+    compile_parser.add_argument("--trainer-memory", type=float, metavar="GB",
+                                help="Memory limit of each Trainer, in gigabytes (default: the cluster's).")
+    compile_parser.add_argument("--output", default="pipeline.yaml",
+                                help="Package file to write, .yaml or .yml (default: pipeline.yaml).")
+    compile_parser.add_argument("--schema-path", default=options.IMAGE_SCHEMA_PATH,
+                                help=f"Curated schema as the tasks see it (default: {options.IMAGE_SCHEMA_PATH}, "
+                                     "where the Dockerfile puts pipeline/schema/schema.pbtxt).")
+    compile_parser.add_argument("--serving-model-dir",
+                                help="Where the Pusher copies the selected model (default: PIPELINE_ROOT/"
+                                     f"{options.SERVING_MODEL_FOLDER}).")
+    compile_parser.add_argument("--beam-arg", action="append", metavar="ARG",
+                                help="A Beam pipeline argument, repeatable, written as --beam-arg=--runner=... "
+                                     f"(default: {' '.join(options.DEFAULT_BEAM_ARGS)}).")
+    compile_parser.add_argument("--pipeline-name", default=options.DEFAULT_PIPELINE_NAME,
+                                help=f"Pipeline name on the server (default: {options.DEFAULT_PIPELINE_NAME}).")
+    add_experiment_arguments(compile_parser)
+    compile_parser.add_argument("--no-cache", action="store_true",
+                                help="Compile with KFP caching off, so every run recomputes every task.")
+    compile_parser.set_defaults(handler=_kubeflow_compile)
+
+    submit_parser = kubeflow_commands.add_parser("submit", help="Upload a compiled package and start a run.")
+    submit_parser.add_argument("--host", required=True,
+                               help="Kubeflow Pipelines URL, e.g. http://localhost:8080 after `kubectl port-forward "
+                                    "-n kubeflow svc/ml-pipeline-ui 8080:80`.")
+    submit_parser.add_argument("--package", required=True, help="The .yaml file `gc-tfx kubeflow compile` wrote.")
+    submit_parser.add_argument("--experiment",
+                               help="Experiment to run in, created when missing (default: the pipeline's name).")
+    submit_parser.add_argument("--run-name", help="Run name in the UI (default: pipeline name and UTC time).")
+    submit_parser.add_argument("--pipeline-root",
+                               help="Object-store URI for this run's outputs (default: the compile-time root).")
+    submit_parser.add_argument("--namespace", help="Kubernetes namespace of multi-user Kubeflow deployments.")
+    submit_parser.add_argument("--wait", action="store_true",
+                               help="Wait for the run to finish; exit 1 unless it SUCCEEDED.")
+    submit_parser.add_argument("--timeout", type=float, default=86400.0, metavar="SECONDS",
+                               help="With --wait: give up waiting after this long (default: 86400, a day).")
+    submit_parser.add_argument("--poll-interval", type=float, default=15.0, metavar="SECONDS",
+                               help="With --wait: seconds between state checks (default: 15).")
+    submit_parser.set_defaults(handler=_kubeflow_submit)

@@ -1,0 +1,44 @@
+"""The experiment, in one typed config: every default, limit and check of what `gc-tfx run` and
+`gc-tfx kubeflow compile` build, read by both, by `create_pipeline` and (through `custom_config`) by the Trainers.
+
+Light on purpose (no TFX, no TensorFlow): the CLI builds it from flags and rejects a bad one in milliseconds.
+"""
+import dataclasses
+import math
+from typing import Any, Dict
+
+from components.image_example_gen.layout import MAX_EVAL_PERCENT, MIN_EVAL_PERCENT
+from trainer.config import METHODS, TrainerSettings, TrainingConfig
+
+PRIMARY_METRIC = "binary_accuracy"  # what decides the comparison, as TFMA names it
+
+
+def trainer_id(method: str) -> str:
+    """The Trainer component's id for a method, e.g. "trainer_gc"."""
+    return f"trainer_{method}"
+
+
+TRAINER_IDS = tuple(trainer_id(method) for method in METHODS)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """How both models are trained, which data validates them, and when the winner may be pushed."""
+
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    eval_percent: int = 10  # share of train/ held out (by file-name hash) for validation during training
+    quality_floor: float = 0.5  # minimum test binary accuracy the selected model needs to be pushed
+
+    def __post_init__(self) -> None:
+        if isinstance(self.eval_percent, bool) or not isinstance(self.eval_percent, int) or not (
+                MIN_EVAL_PERCENT <= self.eval_percent <= MAX_EVAL_PERCENT):
+            raise ValueError(f"--eval-percent must be a whole number from {MIN_EVAL_PERCENT} to {MAX_EVAL_PERCENT} "
+                             f"(percent of train/ held out for validation), got {self.eval_percent!r}.")
+        if isinstance(self.quality_floor, bool) or not isinstance(self.quality_floor, (int, float)) or (
+                math.isnan(self.quality_floor) or not 0.0 <= self.quality_floor < math.inf):
+            raise ValueError(f"--quality-floor must be a number >= 0 (above 1 nothing is ever pushed), got "
+                             f"{self.quality_floor!r}.")
+
+    def trainer_custom_config(self, method: str) -> Dict[str, Any]:
+        """The `custom_config` of `method`'s Trainer; `run_fn` reads it back with TrainerSettings."""
+        return TrainerSettings(method=method, training=self.training).to_custom_config()

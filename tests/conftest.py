@@ -1,0 +1,34 @@
+"""Session fixtures: the one tiny pipeline run (three invocations) that end-to-end tests share; see shared_run."""
+import os
+
+import pytest
+
+import shared_run
+
+
+@pytest.fixture(scope="session")
+def shared_data(tmp_path_factory) -> str:
+    root = str(tmp_path_factory.mktemp("shared_run") / "data")
+    shared_run.write_data(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def first_run(shared_data) -> shared_run.Run:
+    """Trains both models and pushes the winner (quality floor 0)."""
+    root = os.path.dirname(shared_data)
+    return shared_run.run(shared_data, os.path.join(root, "output"), os.path.join(root, "first_report"), 0.0)
+
+
+@pytest.fixture(scope="session")
+def cached_run(first_run, shared_data) -> shared_run.Run:
+    """The same command again: every component from the cache."""
+    root = os.path.dirname(shared_data)
+    return shared_run.run(shared_data, first_run.output, os.path.join(root, "cached_report"), 0.0)
+
+
+@pytest.fixture(scope="session")
+def impossible_floor_run(cached_run, shared_data) -> shared_run.Run:
+    """Only the quality floor changes, to 1.5: nothing can be pushed. The latest run of the output folder."""
+    root = os.path.dirname(shared_data)
+    return shared_run.run(shared_data, cached_run.output, os.path.join(root, "nothing_pushed_report"), 1.5)
