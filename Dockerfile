@@ -22,11 +22,16 @@ WORKDIR /gc-tfx
 COPY requirements.lock setup.py pyproject.toml ./
 RUN python -m pip install -c requirements.lock -e .
 
-# The code, installed in place (as `make setup` does) so that pipeline/schema/schema.pbtxt stays beside it.
-COPY pipeline/ pipeline/
-COPY components/ components/
+# The code, installed in place (as `make setup` does) so that pipeline/schema/schema.pbtxt stays beside it. Tasks
+# need trainer/, components/ and pipeline/; the rest makes the image's `gc-tfx` whole (report, data, submit).
 COPY trainer/ trainer/
+COPY components/ components/
+COPY pipeline/ pipeline/
 COPY kubeflow/ kubeflow/
+COPY local_runner.py ./
+COPY datasets/ datasets/
+COPY report/ report/
+COPY cli/ cli/
 # The import check fails the build, not a cluster run, if the launcher's module or our code cannot load.
 RUN python -m pip install --no-deps -e . \
     && python -c "import tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor, pipeline.pipeline, trainer.task"

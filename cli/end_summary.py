@@ -11,8 +11,6 @@ from report import formatting
 from report.run_artifacts import RunOutcome
 from trainer.config import BASELINE, GC
 
-WINNER_LABELS = {GC: "GC", BASELINE: "baseline (without GC)"}
-
 
 def _data_line(ingestion: IngestionSummary, rejected_csv: str) -> str:
     ingested = ingestion.ingested
@@ -40,7 +38,7 @@ def format_summary(outcome: RunOutcome) -> str:
         gc, baseline = gc_metrics.get(metric), baseline_metrics.get(metric)
         lines.append(f"{label:<30}{formatting.metric(gc, metric):>10}{formatting.metric(baseline, metric):>12}"
                      f"{_difference(gc, baseline, metric):>16}")
-    winner = WINNER_LABELS.get(selection.decision.winner or "", "none")
+    winner = formatting.METHOD_LABELS.get(selection.decision.winner or "", "none")
     lines += ["", f"Winner: {winner}. {selection.decision.reason}"]
     if outcome.pushed_destination:
         lines.append(f"Pushed to {outcome.pushed_destination}")

@@ -2,8 +2,7 @@
 bins, and the Evaluator's own threshold check of the candidate. (Its scalar metrics are read by
 components.model_selection.tfma_metrics, as model selection reads them.)
 
-TFMA keys everything by model name ("candidate" is the GC model); this module keeps TFMA's names, the caller maps
-them to the report's.
+TFMA keys everything by model name, which the EvalConfig sets to the method names ("gc", "baseline").
 """
 import dataclasses
 import math
@@ -132,14 +131,14 @@ def load_plots_by_model(evaluation_uri: str) -> Dict[str, ModelPlots]:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluatorCheck:
-    """The Evaluator's threshold check of the candidate (value floor, no regression against the baseline)."""
+    """The Evaluator's threshold check of the candidate (no regression against the baseline)."""
 
     passed: bool
     failures: Tuple[str, ...]  # one phrase per failed threshold
 
 
 def describe_failures(failures: Iterable[validation_result_pb2.ValidationFailure]) -> Tuple[str, ...]:
-    """One phrase per failed threshold, e.g. "binary_accuracy, candidate minus baseline: -0.0625"."""
+    """One phrase per failed threshold, e.g. "binary_accuracy, gc minus baseline: -0.0625"."""
     phrases = []
     for failure in failures:
         key = failure.metric_key

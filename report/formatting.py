@@ -3,7 +3,11 @@ import datetime
 import math
 from typing import Optional
 
+from trainer.config import BASELINE, GC
+
 MISSING = "n/a"
+# How people read the two methods, in the report and on the console.
+METHOD_LABELS = {GC: "GC", BASELINE: "baseline (no GC)"}
 
 # (TFMA metric name, label for people), in the order the report's table and the console summary show them.
 METRIC_ROWS = (

@@ -17,7 +17,7 @@ from trainer.config import BASELINE, GC
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 SECTIONS = (("result", "Result"), ("metrics", "Test metrics"), ("plots", "Evaluation plots"),
             ("training", "Training"), ("data", "Data"), ("tensorboard", "TensorBoard"))
-BETTER_LABELS = {GC: "GC", BASELINE: "baseline", comparison.TIE: "tie"}
+BETTER_LABELS = {**formatting.METHOD_LABELS, comparison.TIE: "tie"}
 
 
 def _labels(data: ReportData) -> Mapping[str, str]:

@@ -16,14 +16,13 @@ from components.image_example_gen.ingestion_report import IngestionSummary
 from components.image_example_gen.layout import SPLIT_NAMES
 from components.model_selection import tfma_metrics
 from components.model_selection.selection_record import SelectionRecord
-from report import data_statistics, evaluation_results, training_records
+from report import data_statistics, evaluation_results, formatting, training_records
 from report.run_artifacts import (EVALUATOR_ID, EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID, TRAINER_IDS, LatestRun,
                                   ReportError, find_latest_run, load_outcome)
-from trainer.config import BASELINE, GC, METHODS
+from trainer.config import METHODS
 from trainer.training_record import TrainingRecord
 
 MODEL_KEYS = METHODS  # the report keys models by method, as TFMA does
-MODEL_LABELS = {GC: "GC", BASELINE: "baseline (no GC)"}
 REJECTED_ROWS_SHOWN = 200  # the rest stay in rejected.csv; a page of thousands of rows helps nobody
 
 ValueT = TypeVar("ValueT")
@@ -117,7 +116,7 @@ def _model_results(run: LatestRun, evaluation_uri: str, notes: Dict[str, str]) -
                                   lambda trainer_id=TRAINER_IDS[key]: _artifact(run, trainer_id, "model_run").uri)
         training = None if model_run_uri is None else _optional(
             notes, training_piece(key), lambda uri=model_run_uri: training_records.load_training_record(uri))
-        results[key] = ModelResult(key=key, label=MODEL_LABELS[key],
+        results[key] = ModelResult(key=key, label=formatting.METHOD_LABELS[key],
                                    test_metrics=tfma_metrics.metrics_of_model(metrics_by_model, key),
                                    plots=plots_by_model.get(key), model_run_uri=model_run_uri, training=training)
     return results

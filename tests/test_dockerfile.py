@@ -102,8 +102,8 @@ def test_lock_and_metadata_are_copied_before_the_first_install(dockerfile):
     assert {LOCK_FILE, "setup.py", "pyproject.toml"} <= set(copied_before)
 
 
-def installed_top_level_packages() -> List[str]:
-    """What setup.py's own find_packages(...) call installs, evaluated the way setuptools evaluates it."""
+def installed_top_level_packages() -> Tuple[List[str], List[str]]:
+    """(top-level packages, top-level modules) setup.py installs, evaluated the way setuptools evaluates it."""
     import distutils.core  # pylint: disable=deprecated-module  # setuptools' copy; run_setup has no other home
 
     current = os.getcwd()
@@ -112,15 +112,17 @@ def installed_top_level_packages() -> List[str]:
         distribution = distutils.core.run_setup(os.path.join(REPOSITORY, "setup.py"), stop_after="init")
     finally:
         os.chdir(current)
-    return sorted({package.split(".")[0] for package in distribution.packages})
+    return sorted({package.split(".")[0] for package in distribution.packages}), list(distribution.py_modules or [])
 
 
-def test_every_package_setup_py_installs_is_copied(dockerfile):
-    packages = installed_top_level_packages()
-    assert {"pipeline", "components", "trainer"} <= set(packages)
+def test_every_package_and_module_setup_py_installs_is_copied(dockerfile):
+    packages, modules = installed_top_level_packages()
+    assert {"pipeline", "components", "trainer", "cli"} <= set(packages) and modules == ["local_runner"]
     copied = [arguments.split() for arguments in arguments_of(dockerfile, "COPY")]
     for package in packages:
         assert [f"{package}/", f"{package}/"] in copied, package
+    for module in modules:
+        assert [f"{module}.py", "./"] in copied, module
 
 
 def test_schema_lands_where_compiled_packages_look_for_it(dockerfile):
