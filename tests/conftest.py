@@ -1,9 +1,22 @@
-"""Session fixtures: the one tiny pipeline run (three invocations) that end-to-end tests share; see shared_run."""
+"""Session fixtures: the one tiny pipeline run (three invocations) that end-to-end tests share; see shared_run.
+
+Under pytest-xdist every worker has its own session, so the tests that use the run are put in one xdist group:
+one worker runs it once while the others take the remaining tests (`--dist loadgroup`, pyproject.toml).
+"""
 import os
+from typing import List
 
 import pytest
 
 import shared_run
+
+SHARED_RUN_FIXTURES = frozenset({"shared_data", "first_run", "cached_run", "impossible_floor_run"})
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("shared_run"))
 
 
 @pytest.fixture(scope="session")
