@@ -18,13 +18,13 @@ def _synthesize_data(args: argparse.Namespace) -> int:
 
 
 def _fetch_data(args: argparse.Namespace) -> int:
-    from datasets import download
+    from datasets import tfds_source
 
     try:
-        summary = download.fetch_horses_or_humans(args.out, progress=download.StderrProgress())
-    except (ValueError, OSError) as error:  # network, checksum, unsafe archive, a folder we may not overwrite
+        summary = tfds_source.fetch_horses_or_humans(args.out, tfds_data_dir=args.tfds_data_dir)
+    except (tfds_source.FetchError, layout.OutputFolderError, OSError) as error:
         raise UserError(str(error)) from error
-    print(download.describe(summary))
+    print(tfds_source.describe(summary))
     return 0
 
 
@@ -44,6 +44,11 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0, help="Random seed; the same seed draws the same images.")
     synth.set_defaults(handler=_synthesize_data)
 
-    fetch = data_commands.add_parser("fetch", help="Download the official Horses-or-Humans zips, checksum-verified.")
+    fetch = data_commands.add_parser(
+        "fetch", help="The real Horses-or-Humans through tensorflow-datasets (horses_or_humans 3.0.0): a prepared "
+                      "copy in the TFDS data directory is used offline, otherwise TFDS downloads and verifies it.")
     fetch.add_argument("out", help="Folder to write train/{horses,humans} and test/{horses,humans} into.")
+    fetch.add_argument("--tfds-data-dir", metavar="DIR",
+                       help="TFDS data directory to read (or prepare) the dataset in (default: TFDS's own: "
+                            "TFDS_DATA_DIR, else ~/tensorflow_datasets).")
     fetch.set_defaults(handler=_fetch_data)

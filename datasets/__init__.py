@@ -1,4 +1,5 @@
-"""The image folders the pipeline reads: drawn (`synthetic`) or downloaded (`download`), in one layout (`layout`).
+"""The image folders the pipeline reads: drawn (`synthetic`) or the real data through tensorflow-datasets
+(`tfds_source`), in one layout (`layout`).
 
-Submodules are imported by name so that `gc-tfx --help` does not pay for NumPy or Pillow.
+Submodules are imported by name so that `gc-tfx --help` does not pay for NumPy, Pillow or TensorFlow.
 """

@@ -4,15 +4,17 @@ Under pytest-xdist every worker has its own session, so the tests that use the r
 one worker runs it once while the others take the remaining tests (`--dist loadgroup`, pyproject.toml).
 """
 import os
-from typing import List
+from typing import Dict, List
 
 import pytest
 
 import shared_run
+import tfds_fixtures
 
-SHARED_RUN_FIXTURES = frozenset({"shared_data", "first_run", "cached_run", "impossible_floor_run"})
+SHARED_RUN_FIXTURES = frozenset({"prepared_tfds", "shared_data", "first_run", "cached_run", "impossible_floor_run"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks into the node ids
 def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     for item in items:
         if SHARED_RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
@@ -20,9 +22,18 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_data(tmp_path_factory) -> str:
+def prepared_tfds(tmp_path_factory) -> Dict[str, str]:
+    """A prepared TFDS horses_or_humans ("tfds": its data directory) made from drawn images ("source")."""
+    settings = shared_run.SETTINGS
+    return tfds_fixtures.prepare_from_synthetic(str(tmp_path_factory.mktemp("tfds")), settings.train_images,
+                                                settings.test_images, settings.image_size)
+
+
+@pytest.fixture(scope="session")
+def shared_data(prepared_tfds, tmp_path_factory) -> str:
+    """The shared run's data: `gc-tfx data fetch`'s folder from the prepared TFDS, plus awkward and bad files."""
     root = str(tmp_path_factory.mktemp("shared_run") / "data")
-    shared_run.write_data(root)
+    shared_run.write_data(root, prepared_tfds["tfds"])
     return root
 
 

@@ -1,11 +1,13 @@
 """One tiny `gc-tfx run` per test session, shared by the end-to-end, report and browser tests.
 
-The data mixes every awkward-but-valid image form the ExampleGen normalises, files it must reject, and rejected
-files with hostile names (so every report test also exercises escaping). Three runs into one output folder:
-the first trains and pushes (quality floor 0); the second, identical, must come entirely from the cache; the third
-changes only the quality floor to an impossible 1.5, so only the selection and the push rerun and nothing is pushed.
-Each run's console output, ML Metadata view and report are captured right after it, because the next run
-overwrites the report (the page is self-contained, so its copy renders as the original).
+The data is what `gc-tfx data fetch` writes from a prepared TFDS horses_or_humans (tests/tfds_fixtures.py), so the
+run also proves that the real data's path works end to end. Added to it: every awkward-but-valid image form the
+ExampleGen normalises, files it must reject, and rejected files with hostile names (so every report test also
+exercises escaping). Three runs into one output folder: the first trains and pushes (quality floor 0); the second,
+identical, must come entirely from the cache; the third changes only the quality floor to an impossible 1.5, so
+only the selection and the push rerun and nothing is pushed. Each run's console output, ML Metadata view and
+report are captured right after it, because the next run overwrites the report (the page is self-contained, so
+its copy renders as the original).
 """
 import dataclasses
 import os
@@ -16,7 +18,7 @@ from typing import Dict, List
 
 import image_fixtures
 from benchmarks import whole_run
-from datasets import synthetic
+from datasets import tfds_source
 from report import metadata_reader
 
 IMAGE_SIZE = 96
@@ -71,9 +73,9 @@ def gc_tfx(*arguments: str) -> subprocess.CompletedProcess:
                           check=False)
 
 
-def write_data(root: str) -> None:
-    synthetic.write_synthetic_dataset(root, train_size=SETTINGS.train_images, test_size=SETTINGS.test_images,
-                                      image_size=IMAGE_SIZE, seed=1)
+def write_data(root: str, tfds_data_dir: str) -> None:
+    """The real data's path into the pipeline (TFDS -> the folder layout), then the files that test ingestion."""
+    tfds_source.fetch_horses_or_humans(root, tfds_data_dir=tfds_data_dir)
     for relative_path, data in {**BAD_FILES, **AWKWARD_FILES}.items():
         image_fixtures.write_file(os.path.join(root, relative_path), data)
     for relative_path in HOSTILE_PATHS:
