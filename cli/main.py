@@ -12,6 +12,7 @@ from typing import List, Optional
 
 from absl import logging
 
+from cli import allocator
 from cli.data_commands import add_data_commands
 from cli.errors import UserError
 from cli.experiment_flags import add_experiment_arguments, experiment_from_arguments
@@ -35,6 +36,7 @@ def _add_run_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    logging.info(allocator.describe())
     experiment = experiment_from_arguments(args)
     from cli import run_command
 
@@ -78,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    """The command; `argv` None means this process's own arguments (the console script, `python -m cli`)."""
     args = build_parser().parse_args(argv)
+    if argv is None and args.command == "run":
+        allocator.reexecute_with_tcmalloc(sys.argv[1:])  # returns only where tcmalloc is missing or loaded
     # TensorFlow's C++ start-up chatter (CUDA plugins, CPU features); read when TensorFlow loads, which every
     # subcommand does lazily, after this line.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if args.verbose else "3")

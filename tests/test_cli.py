@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from cli import experiment_flags, main as cli
+from cli import allocator, experiment_flags, main as cli
 from pipeline.experiment import ExperimentConfig
 from trainer.config import LEARNING_RATE
 
@@ -55,3 +55,20 @@ def test_a_bad_flag_fails_before_tensorflow_is_imported():
             "print(status, 'tensorflow' in sys.modules, 'tfx' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "1 False False"
+
+
+@pytest.mark.parametrize("choice", ["default", "glibc"])
+def test_run_reexecutes_itself_with_tcmalloc_when_installed_and_says_which_allocator_runs(choice):
+    environment = dict(os.environ)
+    environment.pop("LD_PRELOAD", None)
+    if choice == "glibc":
+        environment[allocator.CHOICE_VARIABLE] = "glibc"
+    result = subprocess.run([sys.executable, "-m", "cli", "--verbose", "run", "--epochs", "0"], env=environment,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1 and "--epochs must be a whole number" in result.stderr
+    if choice == "glibc":
+        assert "Memory allocator: glibc malloc." in result.stderr
+    elif allocator.find_tcmalloc():  # `make setup` installs it wherever apt-get can
+        assert "Memory allocator: tcmalloc." in result.stderr
+    else:
+        assert "Memory allocator: glibc malloc; training runs faster with tcmalloc" in result.stderr
