@@ -19,8 +19,9 @@ from absl import logging
 from benchmarks import catalog, command_line, process_memory, results
 from datasets import synthetic
 from local_runner import OutputLayout
-from pipeline.experiment import TRAINER_IDS
+from pipeline.experiment import TRAINER_IDS, ExperimentConfig
 from report import metadata_reader, training_records
+from trainer.config import TrainingConfig
 from trainer.training_record import TrainingRecord
 
 NAME = "whole_run"
@@ -35,9 +36,9 @@ class Settings:
     image_size: int
     epochs: int
     batch_size: int
-    eval_percent: int = 10  # the CLI's default
+    eval_percent: int = ExperimentConfig().eval_percent  # the CLI's default
     beam_workers: int = os.cpu_count() or 1  # the CLI's default
-    seed: int = 42
+    seed: int = TrainingConfig().seed
 
 
 PRESETS = {

@@ -7,10 +7,8 @@ import dataclasses
 import math
 from typing import Any, Dict
 
-from components.image_example_gen.layout import MAX_EVAL_PERCENT, MIN_EVAL_PERCENT
+from components.image_example_gen.layout import DEFAULT_EVAL_PERCENT, validate_eval_percent
 from trainer.config import METHODS, TrainerSettings, TrainingConfig
-
-PRIMARY_METRIC = "binary_accuracy"  # what decides the comparison, as TFMA names it
 
 
 def trainer_id(method: str) -> str:
@@ -26,14 +24,11 @@ class ExperimentConfig:
     """How both models are trained, which data validates them, and when the winner may be pushed."""
 
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
-    eval_percent: int = 10  # share of train/ held out (by file-name hash) for validation during training
+    eval_percent: int = DEFAULT_EVAL_PERCENT  # share of train/ held out (by file-name hash) for validation
     quality_floor: float = 0.5  # minimum test binary accuracy the selected model needs to be pushed
 
     def __post_init__(self) -> None:
-        if isinstance(self.eval_percent, bool) or not isinstance(self.eval_percent, int) or not (
-                MIN_EVAL_PERCENT <= self.eval_percent <= MAX_EVAL_PERCENT):
-            raise ValueError(f"--eval-percent must be a whole number from {MIN_EVAL_PERCENT} to {MAX_EVAL_PERCENT} "
-                             f"(percent of train/ held out for validation), got {self.eval_percent!r}.")
+        validate_eval_percent(self.eval_percent, "--eval-percent")
         if isinstance(self.quality_floor, bool) or not isinstance(self.quality_floor, (int, float)) or (
                 math.isnan(self.quality_floor) or not 0.0 <= self.quality_floor < math.inf):
             raise ValueError(f"--quality-floor must be a number >= 0 (above 1 nothing is ever pushed), got "

@@ -6,9 +6,10 @@ from tfx import v1 as tfx
 
 from components.image_example_gen.component import ImageExampleGen
 from components.model_selection.component import ModelSelection
+from components.model_selection.rules import PRIMARY_METRIC
 from components.validation_gate import DataValidationGate
 from pipeline import evaluation
-from pipeline.experiment import PRIMARY_METRIC, ExperimentConfig, trainer_id
+from pipeline.experiment import ExperimentConfig, trainer_id
 from trainer.config import BASELINE, GC, METHODS
 
 # Dotted names, not imports: the components load the trainer's code (TensorFlow) in their own processes.

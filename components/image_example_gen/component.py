@@ -46,7 +46,7 @@ class ImageExampleGen(example_gen_component.FileBasedExampleGen):
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
     DRIVER_CLASS = driver.ImageFolderDriver
 
-    def __init__(self, input_base: str, eval_percent: int = 10):
+    def __init__(self, input_base: str, eval_percent: int = layout.DEFAULT_EVAL_PERCENT):
         """`input_base`: the data folder (local or gs://); `eval_percent`: 1..50, share of train/ held out."""
         if not isinstance(input_base, str) or not input_base:
             raise ValueError(f"input_base must be the data folder path, got {input_base!r}.")

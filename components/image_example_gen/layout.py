@@ -23,6 +23,7 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 MIN_EVAL_PERCENT = 1
 MAX_EVAL_PERCENT = 50
+DEFAULT_EVAL_PERCENT = 10
 
 
 class Placement(NamedTuple):
@@ -34,14 +35,17 @@ class Placement(NamedTuple):
     rejection: Optional[str]  # why the file cannot be an example, decided from its path alone; None if it may be
 
 
-def validate_eval_percent(eval_percent: int) -> int:
-    """Returns `eval_percent` if it is an int in 1..50; half or more of train held out would starve training."""
+def validate_eval_percent(eval_percent: int, name: str = "eval_percent") -> int:
+    """Returns `eval_percent` if it is an int in 1..50; half or more of train held out would starve training.
+
+    `name` is what the message calls the value (the CLI says `--eval-percent`).
+    """
     if isinstance(eval_percent, bool) or not isinstance(eval_percent, int):
-        raise ValueError(f"eval_percent must be an int from {MIN_EVAL_PERCENT} to {MAX_EVAL_PERCENT}, "
+        raise ValueError(f"{name} must be a whole number from {MIN_EVAL_PERCENT} to {MAX_EVAL_PERCENT}, "
                          f"got {eval_percent!r} of type {type(eval_percent).__name__}.")
     if not MIN_EVAL_PERCENT <= eval_percent <= MAX_EVAL_PERCENT:
-        raise ValueError(f"eval_percent must be from {MIN_EVAL_PERCENT} to {MAX_EVAL_PERCENT} (percent of the "
-                         f"training folder held out for validation), got {eval_percent}.")
+        raise ValueError(f"{name} must be a whole number from {MIN_EVAL_PERCENT} to {MAX_EVAL_PERCENT} (percent of "
+                         f"the training folder held out for validation), got {eval_percent!r}.")
     return eval_percent
 
 

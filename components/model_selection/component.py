@@ -49,7 +49,7 @@ def ModelSelection(  # pylint: disable=invalid-name  (TFX components are named l
     model: OutputArtifact[standard_artifacts.Model],
     blessing: OutputArtifact[standard_artifacts.ModelBlessing],
     quality_floor: Parameter[float],
-    metric: Parameter[str] = "binary_accuracy",
+    metric: Parameter[str] = rules.PRIMARY_METRIC,
     tie_breakers: Parameter[str] = "auc",
 ) -> None:
     """Selects the better of the GC and the baseline model, for the standard Pusher.

@@ -22,6 +22,8 @@ LOWER_IS_BETTER_METRICS = frozenset({
     "expected_calibration_error",
 })
 
+PRIMARY_METRIC = "binary_accuracy"  # what decides the comparison, as TFMA names it
+
 # Two values closer than this count as equal. TFMA's metrics are float32: 1e-6 absorbs rounding (a float32 step
 # just below 1.0 is 6e-8) yet is far below what one example changes on any test set under a million examples.
 DEFAULT_TOLERANCE = 1e-6
@@ -60,7 +62,7 @@ def select_better_model(
     baseline_metrics: Mapping[str, float],
     *,
     quality_floor: float,
-    metric: str = "binary_accuracy",
+    metric: str = PRIMARY_METRIC,
     tie_breakers: Sequence[str] = ("auc",),
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> SelectionDecision:
