@@ -93,7 +93,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.set_verbosity(logging.INFO)
     logging.get_absl_handler().setLevel(python_logging.INFO if args.verbose else python_logging.ERROR)
     if not args.verbose:
-        warnings.simplefilter("ignore")  # third-party deprecation and runtime warnings, not the user's concern
+        # Third-party deprecation and runtime warnings, not the user's concern: here, and in the processes this one
+        # starts (Beam's DirectRunner workers print google.api_core FutureWarnings and TFMA RuntimeWarnings).
+        warnings.simplefilter("ignore")
+        os.environ.setdefault("PYTHONWARNINGS", "ignore")
     try:
         return args.handler(args) or 0
     except UserError as error:

@@ -24,7 +24,8 @@ def test_the_default_experiment_is_the_seed_experiment():
     args = cli.build_parser().parse_args(["run"])
     experiment = experiment_flags.experiment_from_arguments(args)
     assert experiment == ExperimentConfig()
-    assert (experiment.training.epochs, experiment.training.batch_size, experiment.training.image_size) == (10, 128, 300)
+    training = experiment.training
+    assert (training.epochs, training.batch_size, training.image_size) == (10, 128, 300)
     assert LEARNING_RATE == 1e-4
 
 
@@ -72,3 +73,12 @@ def test_run_reexecutes_itself_with_tcmalloc_when_installed_and_says_which_alloc
         assert "Memory allocator: tcmalloc." in result.stderr
     else:
         assert "Memory allocator: glibc malloc; training runs faster with tcmalloc" in result.stderr
+
+
+def test_without_verbose_the_processes_a_command_starts_print_no_warnings(monkeypatch, tmp_path):
+    """Beam's worker processes are separate interpreters: they inherit the filter through the environment."""
+    monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+    assert cli.main(["data", "synth", str(tmp_path / "out"), "--train", "2", "--test", "2", "--image-size", "32"]) == 0
+    child = subprocess.run([sys.executable, "-c", "import warnings; warnings.warn('noise', FutureWarning)"],
+                           capture_output=True, text=True, check=True, timeout=60)
+    assert os.environ["PYTHONWARNINGS"] == "ignore" and child.stderr == ""

@@ -34,6 +34,14 @@ def _selection(nodes) -> SelectionRecord:
         return SelectionRecord.from_json(selection_file.read())
 
 
+def test_the_console_shows_one_line_per_trainer_epoch_and_no_library_warning(first_run):
+    for method in ("gc", "baseline"):
+        for epoch in (1, 2):
+            assert f"\n    {method}: epoch {epoch}/2, loss " in first_run.console
+    assert "s/step" not in first_run.console  # Keras' own epoch lines
+    assert "Warning" not in first_run.console
+
+
 def test_every_component_ran_once_and_both_trainers_trained(first_run):
     nodes = first_run.nodes
     assert set(nodes) == EXPECTED_NODES

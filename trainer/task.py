@@ -19,6 +19,7 @@ from absl import logging
 from trainer import data, export, model as model_lib
 from trainer.config import LEARNING_RATE, TrainerSettings
 from trainer.gradient_centralization import centralized
+from trainer.progress import EpochProgress
 from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
 
 if TYPE_CHECKING:  # For the annotation only: importing tfx.v1 takes ~12 s (it loads every component and cloud SDK).
@@ -95,13 +96,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     initial_fingerprint = weights_fingerprint(model)
 
     timer = EpochTimer()
+    progress = EpochProgress(settings.method, training.epochs, timer.epoch_seconds)
     fit_started = time.perf_counter()
     history = model.fit(
         train_dataset,
         validation_data=eval_dataset,
         epochs=training.epochs,
-        callbacks=[tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir), timer],
-        verbose=2,
+        callbacks=[tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir), timer, progress],
+        verbose=0,  # EpochProgress prints one line per epoch instead
     )
     fit_seconds = time.perf_counter() - fit_started
     export_started = time.perf_counter()
