@@ -52,6 +52,12 @@ def class_folder(root: PathLike, split: str, class_name: str) -> Path:
     return Path(root) / split / class_name
 
 
+def image_name(class_name: str, index: int, extension: str = ".png") -> str:
+    """The file name of a class's `index`-th image, e.g. "horse-00042.png" (like the real data's "horse01-0.png");
+    both `gc-tfx data` commands name their files so."""
+    return f"{class_name[:-1]}-{index:05d}{extension}"
+
+
 def count_images(root: PathLike) -> Dict[str, Dict[str, int]]:
     """Files per split and class, e.g. {"train": {"horses": 500, "humans": 527}, ...}; missing folders count 0."""
     counts: Dict[str, Dict[str, int]] = {}

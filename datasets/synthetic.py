@@ -111,10 +111,6 @@ def _lighting(rng: np.random.Generator, size: int) -> np.ndarray:
     return 1.0 + rng.uniform(0.05, 0.3) * (np.cos(angle) * x + np.sin(angle) * y) / np.sqrt(2.0)
 
 
-def _image_name(class_name: str, index: int) -> str:
-    return f"{class_name[:-1]}-{index:05d}.png"  # "horse-00042.png", like the real data's "horse01-0.png"
-
-
 def _image_jobs(seed: int, split_sizes: Dict[str, int], image_size: int,
                 staging: Path) -> List[Tuple[int, str, str, int, int, str]]:
     jobs = []
@@ -122,7 +118,7 @@ def _image_jobs(seed: int, split_sizes: Dict[str, int], image_size: int,
         for class_name, count in class_counts(split, total).items():
             folder = staging / split / class_name
             folder.mkdir(parents=True, exist_ok=True)
-            jobs += [(seed, split, class_name, index, image_size, str(folder / _image_name(class_name, index)))
+            jobs += [(seed, split, class_name, index, image_size, str(folder / layout.image_name(class_name, index)))
                      for index in range(count)]
     return jobs
 

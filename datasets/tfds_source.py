@@ -111,10 +111,10 @@ def _prepare(builder) -> bool:
     others = _other_prepared_versions(data_dir)
     found = (f"it holds {TFDS_NAME} version {', '.join(others)} only, and gc-tfx reads {TFDS_VERSION} "
              f"(tensorflow-datasets {tfds.__version__}'s)" if others else f"it holds no prepared {TFDS_NAME}")
+    looked = f"TFDS looked for {TFDS_NAME} {TFDS_VERSION} in {data_dir}, but {found}; and"
     unreachable = _unreachable(_download_endpoints(builder))
     if unreachable:
-        raise FetchError(f"TFDS looked for {TFDS_NAME} {TFDS_VERSION} in {data_dir}, but {found}; and it cannot "
-                         f"download it: {unreachable}. " + _prepare_elsewhere_hint(data_dir))
+        raise FetchError(f"{looked} it cannot download it: {unreachable}. " + _prepare_elsewhere_hint(data_dir))
     logging.info("No prepared %s %s in %s: downloading and preparing it.", TFDS_NAME, TFDS_VERSION, data_dir)
     try:
         # The registered checksums are verified on download; pre-generated copies on GCS are not used, so what is
@@ -125,9 +125,8 @@ def _prepare(builder) -> bool:
                          f"for {TFDS_NAME} {TFDS_VERSION}: {error}. The files were changed or corrupted on the way; "
                          "rerun, or prepare the dataset elsewhere. " + _prepare_elsewhere_hint(data_dir)) from error
     except (OSError, tfds.download.DownloadError) as error:
-        raise FetchError(f"TFDS looked for {TFDS_NAME} {TFDS_VERSION} in {data_dir}, but {found}; and downloading "
-                         f"it failed ({type(error).__name__}: {str(error).strip() or 'no details'}). "
-                         + _prepare_elsewhere_hint(data_dir)) from error
+        raise FetchError(f"{looked} downloading it failed ({type(error).__name__}: "
+                         f"{str(error).strip() or 'no details'}). " + _prepare_elsewhere_hint(data_dir)) from error
     return True
 
 
@@ -157,7 +156,7 @@ def _write_split(builder, tfds_split: str, staging: Path) -> Dict[str, int]:
     for class_name in CLASS_NAMES:
         (staging / class_name).mkdir(parents=True)
     for encoded, class_name in _examples(builder, tfds_split):
-        name = f"{class_name[:-1]}-{counts[class_name]:05d}{_extension(encoded)}"
+        name = layout.image_name(class_name, counts[class_name], _extension(encoded))
         (staging / class_name / name).write_bytes(encoded)
         counts[class_name] += 1
     return counts
