@@ -19,7 +19,7 @@ from absl import logging
 from benchmarks import catalog, command_line, process_memory, results
 from datasets import synthetic
 from local_runner import OutputLayout
-from pipeline.experiment import TRAINER_IDS, ExperimentConfig
+from pipeline.experiment import ExperimentConfig, is_trainer_id
 from report import metadata_reader, training_records
 from trainer.config import TrainingConfig
 from trainer.training_record import TrainingRecord
@@ -39,6 +39,7 @@ class Settings:
     eval_percent: int = ExperimentConfig().eval_percent  # the CLI's default
     beam_workers: int = os.cpu_count() or 1  # the CLI's default
     seed: int = TrainingConfig().seed
+    seeds: int = ExperimentConfig().seed_count
 
 
 PRESETS = {
@@ -89,7 +90,7 @@ def run_flags(settings: Settings, data_dir: str, output_dir: str) -> List[str]:
     return ["run", "--data", data_dir, "--output", output_dir, "--epochs", str(settings.epochs),
             "--batch-size", str(settings.batch_size), "--image-size", str(settings.image_size),
             "--seed", str(settings.seed), "--eval-percent", str(settings.eval_percent),
-            "--beam-workers", str(settings.beam_workers)]
+            "--beam-workers", str(settings.beam_workers), "--seeds", str(settings.seeds)]
 
 
 def _component_seconds(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, float]:
@@ -101,8 +102,8 @@ def _component_seconds(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[
 
 def _training_records(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, TrainingRecord]:
     """Each Trainer's own training_record.json, found through its `model_run` artifact."""
-    return {trainer_id: training_records.load_training_record(nodes[trainer_id].output("model_run").uri)
-            for trainer_id in TRAINER_IDS}
+    return {node_id: training_records.load_training_record(node.output("model_run").uri)
+            for node_id, node in nodes.items() if is_trainer_id(node_id)}
 
 
 def _trainer_note(record: TrainingRecord, component_seconds: float) -> str:
@@ -144,7 +145,7 @@ def summarize(settings: Settings, preset: str, nodes: Dict[str, metadata_reader.
     figures = [
         results.Figure(key="run_seconds", label=f"wall time of `gc-tfx run`{scope}", value=run.seconds, unit="s",
                        spread=f"data drawn beforehand in {synthesis_seconds:.0f} s (not counted)"),
-        results.Figure(key="run_over_training", label="whole run / the two Trainers' training (fit) time",
+        results.Figure(key="run_over_training", label="whole run / the Trainers' training (fit) time",
                        value=run_over_training, unit="x",
                        spread=f"{run.seconds:.0f} s / {training_seconds:.0f} s; no target in the issue"),
         results.Figure(key="peak_tree_memory", label="peak memory, all processes of the run together",

@@ -1,15 +1,15 @@
-"""The few lines `gc-tfx run` ends with: data counts, both models' test metrics, the winner, the push.
+"""The lines `gc-tfx run` ends with: data counts, each seed's pair on the test split, the verdict, the push.
 
 Everything comes from the run's records as ML Metadata finds them (report.run_artifacts), so the summary is the
 same whether components ran now or were served from the cache.
 """
-from typing import Optional
+from typing import List
 
 from components.image_example_gen.ingestion_report import IngestionSummary
 from components.image_example_gen.layout import SPLIT_NAMES
+from components.model_selection.selection_record import SelectionRecord
 from report import formatting
 from report.run_artifacts import RunOutcome
-from trainer.config import BASELINE, GC
 
 
 def _data_line(ingestion: IngestionSummary, rejected_csv: str) -> str:
@@ -22,24 +22,34 @@ def _data_line(ingestion: IngestionSummary, rejected_csv: str) -> str:
     return f"Data: {splits}{rejected_note}"
 
 
-def _difference(gc: Optional[float], baseline: Optional[float], metric: str) -> str:
-    if metric == "example_count" or gc is None or baseline is None:
-        return ""
-    return formatting.difference(gc - baseline, metric)
+def study_lines(selection: SelectionRecord) -> List[str]:
+    """One row per seed (GC, baseline, difference, McNemar p), the interval, the test and the verdict in words."""
+    study = selection.study
+    lines = [f"{'test ' + study.metric + ' by seed':<30}{'GC':>10}{'baseline':>12}{'GC - baseline':>16}"
+             f"{'McNemar p':>12}"]
+    for seed in study.seeds:
+        lines.append(f"{'seed ' + str(seed.seed):<30}{formatting.metric(seed.gc, study.metric):>10}"
+                     f"{formatting.metric(seed.baseline, study.metric):>12}"
+                     f"{formatting.difference(seed.difference, study.metric):>16}"
+                     f"{formatting.p_value(seed.mcnemar_p):>12}")
+    spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f}"
+    lines += ["", f"Mean difference {formatting.difference(study.mean_difference, study.metric)}{spread}, "
+                  f"95% interval {formatting.interval(study.interval_95)}, p = {formatting.p_value(study.p_value)} "
+                  f"({study.test}).",
+              f"GC wins {study.wins}, ties {study.ties}, loses {study.losses} of {len(study.seeds)} seed(s); the "
+              f"smallest difference this run could detect (80% power) is about "
+              f"{study.smallest_detectable_difference:.4f}."]
+    if study.seed_caveat:
+        lines.append(study.seed_caveat)
+    lines.append(f"Verdict: {formatting.VERDICT_WORDS[study.verdict]}.")
+    return lines
 
 
 def format_summary(outcome: RunOutcome) -> str:
     """A short table people read at the end of a run."""
     selection = outcome.selection
-    gc_metrics, baseline_metrics = selection.metrics[GC], selection.metrics[BASELINE]
-    lines = [_data_line(outcome.ingestion, outcome.rejected_csv), "",
-             f"{'test split':<30}{'GC':>10}{'baseline':>12}{'GC - baseline':>16}"]
-    for metric, label in formatting.METRIC_ROWS:
-        gc, baseline = gc_metrics.get(metric), baseline_metrics.get(metric)
-        lines.append(f"{label:<30}{formatting.metric(gc, metric):>10}{formatting.metric(baseline, metric):>12}"
-                     f"{_difference(gc, baseline, metric):>16}")
-    winner = formatting.METHOD_LABELS.get(selection.decision.winner or "", "none")
-    lines += ["", f"Winner: {winner}. {selection.decision.reason}"]
+    lines = [_data_line(outcome.ingestion, outcome.rejected_csv), "", *study_lines(selection), "",
+             selection.choice.reason]
     if outcome.pushed_destination:
         lines.append(f"Pushed to {outcome.pushed_destination}")
     else:

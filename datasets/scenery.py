@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 MIN_FIGURE_CONTRAST = 70.0  # RGB distance between a figure's main colour and the background's mean colour
+MAX_BLOTCH_AMPLITUDE = 30.0  # low-frequency colour variation of the backdrop, in 0-255 units
+CLUTTER_SHAPES = (2, 12)  # how many clutter shapes a background gets: low inclusive, high exclusive
 
 
 def random_colour(rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +71,7 @@ def _gradient(rng: np.random.Generator, size: int) -> np.ndarray:
 def _blotches(rng: np.random.Generator, size: int) -> np.ndarray:
     """Smooth low-frequency colour variation, float32 (size, size, 3) around zero, like foliage or clouds."""
     cells = int(rng.integers(3, 9))
-    amplitude = rng.uniform(0.0, 30.0)
+    amplitude = rng.uniform(0.0, MAX_BLOTCH_AMPLITUDE)
     coarse = rng.normal(0.0, 1.0, size=(cells, cells, 3))
     coarse_image = Image.fromarray(np.clip(coarse * 40.0 + 128.0, 0, 255).astype(np.uint8))
     smooth = np.asarray(coarse_image.resize((size, size), Image.BICUBIC), dtype=np.float32)
@@ -80,7 +82,7 @@ def _draw_clutter(image: Image.Image, rng: np.random.Generator) -> None:
     """Ellipses, boxes, poles and triangles in random colours, some see-through, behind where figures go."""
     size = image.size[0]
     draw = ImageDraw.Draw(image, "RGBA")
-    for _ in range(int(rng.integers(2, 12))):
+    for _ in range(int(rng.integers(*CLUTTER_SHAPES))):
         colour = tuple(int(c) for c in random_colour(rng)) + (int(rng.uniform(90, 255)),)
         x, y = rng.uniform(0, size, size=2)
         width, height = rng.uniform(0.03, 0.3, size=2) * size

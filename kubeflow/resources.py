@@ -1,4 +1,4 @@
-"""Kubernetes resources for the two Trainers: GPUs, CPU and memory limits. Other tasks keep the cluster defaults.
+"""Kubernetes resources for the Trainers (two per seed): GPUs, CPU and memory limits. Other tasks keep the cluster defaults.
 
 TFX's Kubeflow V2 compiler copies a component's `platform_config`, when it is this ResourceSpec proto, into the
 task's container spec; the KFP backend turns `accelerator` into a `limits: {TYPE: COUNT}` entry on the pod and
@@ -9,7 +9,8 @@ from typing import Optional
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 
-from pipeline.experiment import TRAINER_IDS
+from pipeline.experiment import ExperimentConfig, trainer_id
+from trainer.config import METHODS
 
 ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -31,11 +32,13 @@ def trainer_resource_spec(gpus: int, cpu_limit: Optional[float] = None,
     return spec
 
 
-def apply_to_trainers(pipeline: tfx.dsl.Pipeline, spec: Optional[ResourceSpec]) -> None:
-    """Gives both Trainers `spec` (the same for both: the comparison must be fair); no-op when `spec` is None."""
-    trainers = [component for component in pipeline.components if component.id in TRAINER_IDS]
-    if sorted(trainer.id for trainer in trainers) != sorted(TRAINER_IDS):
-        raise LookupError(f"create_pipeline no longer has Trainers with ids {TRAINER_IDS}; found "
+def apply_to_trainers(pipeline: tfx.dsl.Pipeline, experiment: ExperimentConfig,
+                      spec: Optional[ResourceSpec]) -> None:
+    """Gives every Trainer `spec` (the same for all: the comparison must be fair); no-op when `spec` is None."""
+    expected = sorted(trainer_id(method, seed) for seed in experiment.seeds for method in METHODS)
+    trainers = [component for component in pipeline.components if component.id in expected]
+    if sorted(trainer.id for trainer in trainers) != expected:
+        raise LookupError(f"create_pipeline no longer has Trainers with ids {expected}; found "
                           f"{sorted(component.id for component in pipeline.components)}.")
     if spec is None:
         return

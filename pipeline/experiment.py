@@ -5,18 +5,27 @@ Light on purpose (no TFX, no TensorFlow): the CLI builds it from flags and rejec
 """
 import dataclasses
 import math
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from components.image_example_gen.layout import DEFAULT_EVAL_PERCENT, validate_eval_percent
 from trainer.config import METHODS, TrainerSettings, TrainingConfig
 
 
-def trainer_id(method: str) -> str:
-    """The Trainer component's id for a method, e.g. "trainer_gc"."""
-    return f"trainer_{method}"
+MAX_SEEDS = 64  # a study this size already runs 128 Trainers
 
 
-TRAINER_IDS = tuple(trainer_id(method) for method in METHODS)
+def trainer_id(method: str, seed: int) -> str:
+    """The Trainer component's id for a method and seed, e.g. "trainer_gc_seed42"."""
+    return f"trainer_{method}_seed{seed}"
+
+
+def evaluator_id(seed: int) -> str:
+    """The id of the Evaluator that compares one seed's pair, e.g. "evaluator_seed42"."""
+    return f"evaluator_seed{seed}"
+
+
+def is_trainer_id(component_id: str) -> bool:
+    return any(component_id.startswith(f"trainer_{method}_seed") for method in METHODS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,14 +35,24 @@ class ExperimentConfig:
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     eval_percent: int = DEFAULT_EVAL_PERCENT  # share of train/ held out (by file-name hash) for validation
     quality_floor: float = 0.5  # minimum test binary accuracy the selected model needs to be pushed
+    seed_count: int = 1  # pairs of Trainers, seeds training.seed, training.seed + 1, ...
 
     def __post_init__(self) -> None:
         validate_eval_percent(self.eval_percent, "--eval-percent")
+        if isinstance(self.seed_count, bool) or not isinstance(self.seed_count, int) or not (
+                1 <= self.seed_count <= MAX_SEEDS):
+            raise ValueError(f"--seeds must be a whole number from 1 to {MAX_SEEDS}, got {self.seed_count!r}.")
         if isinstance(self.quality_floor, bool) or not isinstance(self.quality_floor, (int, float)) or (
                 math.isnan(self.quality_floor) or not 0.0 <= self.quality_floor < math.inf):
             raise ValueError(f"--quality-floor must be a number >= 0 (above 1 nothing is ever pushed), got "
                              f"{self.quality_floor!r}.")
 
-    def trainer_custom_config(self, method: str) -> Dict[str, Any]:
-        """The `custom_config` of `method`'s Trainer; `run_fn` reads it back with TrainerSettings."""
-        return TrainerSettings(method=method, training=self.training).to_custom_config()
+    @property
+    def seeds(self) -> List[int]:
+        """One per pair: within a pair both Trainers share it (weights, data order), across pairs they differ."""
+        return [self.training.seed + offset for offset in range(self.seed_count)]
+
+    def trainer_custom_config(self, method: str, seed: int) -> Dict[str, Any]:
+        """The `custom_config` of `method`'s Trainer for `seed`; `run_fn` reads it back with TrainerSettings."""
+        training = dataclasses.replace(self.training, seed=seed)
+        return TrainerSettings(method=method, training=training).to_custom_config()

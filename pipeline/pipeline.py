@@ -6,10 +6,9 @@ from tfx import v1 as tfx
 
 from components.image_example_gen.component import ImageExampleGen
 from components.model_selection.component import ModelSelection
-from components.model_selection.rules import PRIMARY_METRIC
 from components.validation_gate import DataValidationGate
 from pipeline import evaluation
-from pipeline.experiment import ExperimentConfig, trainer_id
+from pipeline.experiment import ExperimentConfig, evaluator_id, trainer_id
 from trainer.config import BASELINE, GC, METHODS
 
 # Dotted names, not imports: the components load the trainer's code (TensorFlow) in their own processes.
@@ -29,7 +28,7 @@ def create_pipeline(
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
 ) -> tfx.dsl.Pipeline:
-    """Returns the pipeline training the seed CNN with and without GC and pushing the better model."""
+    """Returns the pipeline training the seed CNN with and without GC per seed and pushing the better model."""
     # Encoded images + labels from DATA/{train,test}/{horses,humans}; bad files listed in rejected.csv.
     example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent)
 
@@ -52,34 +51,37 @@ def create_pipeline(
     )
     transform.add_upstream_node(validation_gate)
 
-    # The same run_fn twice; only the method differs, the seed gives both identical weights and data order.
-    trainers = {}
-    for method in METHODS:
-        trainers[method] = tfx.components.Trainer(
-            run_fn=RUN_FN,
+    # Per seed, the same run_fn twice; only the method differs, the seed gives both identical weights and data
+    # order. No Trainer depends on another, so on Kubeflow all of them run at once.
+    trainers = {method: {} for method in METHODS}
+    evaluations = {}
+    for seed in experiment.seeds:
+        for method in METHODS:
+            trainers[method][seed] = tfx.components.Trainer(
+                run_fn=RUN_FN,
+                examples=example_gen.outputs["examples"],
+                transform_graph=transform.outputs["transform_graph"],
+                schema=schema_gen.outputs["schema"],
+                train_args=tfx.proto.TrainArgs(splits=["train"]),
+                eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+                custom_config=experiment.trainer_custom_config(method, seed),
+            ).with_id(trainer_id(method, seed))
+        # The pair on the held-out test split: GC as candidate, the baseline as baseline_model.
+        evaluations[seed] = tfx.components.Evaluator(
             examples=example_gen.outputs["examples"],
-            transform_graph=transform.outputs["transform_graph"],
-            schema=schema_gen.outputs["schema"],
-            train_args=tfx.proto.TrainArgs(splits=["train"]),
-            eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-            custom_config=experiment.trainer_custom_config(method),
-        ).with_id(trainer_id(method))
+            model=trainers[GC][seed].outputs["model"],
+            baseline_model=trainers[BASELINE][seed].outputs["model"],
+            example_splits=["test"],
+            eval_config=evaluation.build_eval_config(),
+        ).with_id(evaluator_id(seed))
 
-    # Both models on the held-out test split: GC as candidate, the baseline as baseline_model.
-    evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainers[GC].outputs["model"],
-        baseline_model=trainers[BASELINE].outputs["model"],
-        example_splits=["test"],
-        eval_config=evaluation.build_eval_config(),
-    )
-
-    # Pick the better model (metric, tie-breakers, quality floor) and bless only that one.
+    # The verdict over all seeds (paired statistics), then the one model to push: the better method's best seed
+    # on the eval split, if it meets the quality floor.
     model_selection = ModelSelection(
-        evaluation=evaluator.outputs["evaluation"],
-        gc_model=trainers[GC].outputs["model"],
-        baseline_model=trainers[BASELINE].outputs["model"],
-        metric=PRIMARY_METRIC,
+        examples=example_gen.outputs["examples"],
+        evaluations={seed: evaluator.outputs["evaluation"] for seed, evaluator in evaluations.items()},
+        models={method: {seed: trainer.outputs["model"] for seed, trainer in by_seed.items()}
+                for method, by_seed in trainers.items()},
         quality_floor=float(experiment.quality_floor),
     )
 
@@ -95,7 +97,8 @@ def create_pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, validation_gate, transform,
-                    *trainers.values(), evaluator, model_selection, pusher],
+                    *(trainer for by_seed in trainers.values() for trainer in by_seed.values()),
+                    *evaluations.values(), model_selection, pusher],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

@@ -10,6 +10,7 @@ from typing import Dict, Mapping, Sequence
 
 from matplotlib.figure import Figure
 
+from components.model_selection.paired_statistics import Study
 from report import evaluation_results, formatting
 from trainer import features
 from trainer.config import BASELINE, GC
@@ -185,4 +186,30 @@ def class_balance(ingested: Mapping[str, Mapping[str, int]]) -> str:
     axes.invert_yaxis()
     _style(axes, "Images per split and class", "images", "")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    return to_data_uri(figure)
+
+
+def paired_seeds(study: Study) -> str:
+    """One line per seed from the baseline's value to GC's (up: GC better), and the mean difference's interval."""
+    figure = _figure(9, 3.6)
+    pairs_axes, interval_axes = figure.subplots(1, 2, width_ratios=(1.3, 1))
+    for seed in study.seeds:
+        colour = COLORS[GC] if seed.difference > 0 else COLORS[BASELINE] if seed.difference < 0 else MUTED
+        pairs_axes.plot((0, 1), (seed.baseline, seed.gc), "-o", color=colour, markersize=4, linewidth=1.2)
+        pairs_axes.annotate(f"seed {seed.seed}", (1, seed.gc), xytext=(6, 0), textcoords="offset points",
+                            fontsize=8, va="center", color=MUTED)
+    pairs_axes.set_xticks((0, 1), ("baseline (no GC)", "GC"))
+    pairs_axes.set_xlim(-0.15, 1.35)
+    _style(pairs_axes, "Each seed's pair on the test split", "", f"test {study.metric}")
+    low, high = study.interval_95
+    interval_axes.axvline(0.0, color=MUTED, linewidth=1, linestyle=":")
+    interval_axes.errorbar([study.mean_difference], [0], xerr=[[study.mean_difference - low],
+                                                                [high - study.mean_difference]],
+                           fmt="o", color="black", capsize=6)
+    interval_axes.scatter([seed.difference for seed in study.seeds], [0.25] * len(study.seeds), color=MUTED,
+                          s=14, label="seeds")
+    interval_axes.set_yticks([])
+    interval_axes.set_ylim(-0.6, 0.8)
+    _style(interval_axes, "Mean difference, 95% interval", f"GC − baseline ({study.metric})", "")
+    interval_axes.legend(loc="upper left", frameon=False, fontsize=8)
     return to_data_uri(figure)

@@ -3,11 +3,19 @@ import datetime
 import math
 from typing import Optional
 
+from components.model_selection.paired_statistics import GC_BETTER, GC_WORSE, NO_DETECTABLE_DIFFERENCE
 from trainer.config import BASELINE, GC
 
 MISSING = "n/a"
 # How people read the two methods, in the report and on the console.
 METHOD_LABELS = {GC: "GC", BASELINE: "baseline (no GC)"}
+
+# The verdict in words: never more than the interval shows.
+VERDICT_WORDS = {
+    GC_BETTER: "GC trains this model better: the 95% interval of the difference lies above 0",
+    GC_WORSE: "GC trains this model worse: the 95% interval of the difference lies below 0",
+    NO_DETECTABLE_DIFFERENCE: "no detectable difference between GC and the baseline: the 95% interval includes 0",
+}
 
 # (TFMA metric name, label for people), in the order the report's table and the console summary show them.
 METRIC_ROWS = (
@@ -40,6 +48,18 @@ def difference(value: Optional[float], name: str) -> str:
     if name == "example_count":
         return f"{value:+,.0f}"
     return f"{value:+.4f}"
+
+
+def interval(bounds) -> str:
+    """A signed interval of a difference: "[-0.0117, +0.0273]"."""
+    low, high = bounds
+    return f"[{difference(low, '')}, {difference(high, '')}]"
+
+
+def p_value(value: Optional[float]) -> str:
+    if not is_number(value):
+        return MISSING
+    return f"{value:.3g}" if value >= 0.001 else "< 0.001"
 
 
 def seconds(value: Optional[float]) -> str:

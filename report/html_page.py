@@ -4,10 +4,8 @@ Text from the run (file names, reasons, paths) only enters through html_elements
 Content-Security-Policy forbids any request the page might still contain, so a mistake shows as a blocked request
 (and a console error in the browser test), not as a leak.
 """
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, List, Mapping
 
-from components.model_selection import rules
-from components.model_selection.selection_record import SelectionRecord
 from report import charts, comparison, formatting
 from report.html_data_section import data_section
 from report.html_elements import CSS, cell, escape, figure, note, table
@@ -15,17 +13,13 @@ from report.report_data import MODEL_KEYS, ReportData, training_piece
 from trainer.config import BASELINE, GC
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-SECTIONS = (("result", "Result"), ("metrics", "Test metrics"), ("plots", "Evaluation plots"),
+SECTIONS = (("verdict", "Verdict"), ("metrics", "Test metrics"), ("plots", "Evaluation plots"),
             ("training", "Training"), ("data", "Data"), ("tensorboard", "TensorBoard"))
 BETTER_LABELS = {**formatting.METHOD_LABELS, comparison.TIE: "tie"}
 
 
 def _labels(data: ReportData) -> Mapping[str, str]:
     return {key: model.label for key, model in data.models.items()}
-
-
-def _model_label(data: ReportData, key: Optional[str]) -> str:
-    return data.models[key].label if key in data.models else "none"
 
 
 def _header(data: ReportData) -> str:
@@ -39,31 +33,49 @@ def _header(data: ReportData) -> str:
             f"{len(states)} pipeline steps: {escape(state_counts)}.</p><nav>{navigation}</nav>")
 
 
-def _rule(selection: SelectionRecord) -> str:
-    decision = selection.decision
-    metric = dict(formatting.METRIC_ROWS).get(decision.metric, decision.metric)
-    direction = "higher" if decision.higher_is_better else "lower"
-    tie_breakers = ", ".join(selection.tie_breakers) or "nothing"
-    return (f"The rule: the model with the better test {metric} ({direction} is better) wins; a tie (within "
-            f"{rules.DEFAULT_TOLERANCE:g}) is broken by {tie_breakers}, in order, and then the baseline is kept as "
-            f"the simpler model. The winner is pushed only if its {metric} meets the quality floor "
-            f"{decision.quality_floor}. This run was decided by {decision.decided_by}.")
+def _seed_table(data: ReportData) -> str:
+    study = data.selection.study
+    rows = [[cell(f"seed {seed.seed}"),
+             cell(formatting.metric(seed.gc, study.metric), numeric=True,
+                  data_attributes={"model": GC, "seed": str(seed.seed), "value": repr(seed.gc)}),
+             cell(formatting.metric(seed.baseline, study.metric), numeric=True,
+                  data_attributes={"model": BASELINE, "seed": str(seed.seed), "value": repr(seed.baseline)}),
+             cell(formatting.difference(seed.difference, study.metric), numeric=True),
+             cell(f"{seed.gc_only} / {seed.baseline_only}", numeric=True),
+             cell(formatting.p_value(seed.mcnemar_p), numeric=True)] for seed in study.seeds]
+    return table([f"test {study.metric}", "GC", "baseline", "GC − baseline", "only GC / only baseline right",
+                  "McNemar exact p"], rows, numeric=(1, 2, 3, 4, 5))
 
 
-def _result_section(data: ReportData) -> str:
+def _verdict_section(data: ReportData) -> str:
     selection = data.selection
-    winner = selection.decision.winner
+    study, choice = selection.study, selection.choice
+    spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f} over {len(study.seeds)} seeds"
     if data.pushed_destination:
-        headline = f"Winner: {_model_label(data, winner)}, pushed to {data.pushed_destination}"
-    elif winner is None:
-        headline = (f"Nothing was pushed: the better model, {_model_label(data, selection.decision.best)}, "
-                    f"missed the quality floor")
+        pushed = f"Pushed {formatting.METHOD_LABELS[choice.method]} (seed {choice.seed}) to {data.pushed_destination}."
     else:
-        headline = f"Winner: {_model_label(data, winner)}, but the Pusher did not push it"
+        pushed = "Nothing was pushed."
     css = "pushed" if data.pushed_destination else "not-pushed"
-    return (f'<h2 id="result">Result</h2><div class="verdict {css}">'
-            f'<p class="headline">{escape(headline)}</p><p>{escape(selection.decision.reason)}</p>'
-            f"<p>{escape(_rule(selection))}</p></div>")
+    parts = [
+        '<h2 id="verdict">Verdict</h2>', f'<div class="verdict {css}">',
+        f'<p class="headline" data-verdict="{escape(study.verdict)}">'
+        f"{escape(formatting.VERDICT_WORDS[study.verdict][:1].upper() + formatting.VERDICT_WORDS[study.verdict][1:])}"
+        "</p>",
+        f"<p>Mean difference GC − baseline in test {escape(study.metric)}: "
+        f"{escape(formatting.difference(study.mean_difference, study.metric))}{escape(spread)}; 95% interval "
+        f'<span class="interval">{escape(formatting.interval(study.interval_95))}</span>, p = '
+        f"{escape(formatting.p_value(study.p_value))} ({escape(study.test)}). GC wins {study.wins}, ties "
+        f"{study.ties}, loses {study.losses}. The smallest difference this run could detect (80% power) is about "
+        f"{study.smallest_detectable_difference:.4f}.</p>"]
+    if study.seed_caveat:
+        parts.append(note(study.seed_caveat, warning=True))
+    parts += [f"<p>{escape(pushed)} {escape(choice.reason)}</p>", f"<p>The rule: {escape(selection.rule)}</p>",
+              "</div>",
+              figure(charts.paired_seeds(study),
+                     "Left: one line per seed from the baseline to GC (trained from the same initial weights and "
+                     "data order). Right: the seeds' differences and the interval of their mean."),
+              _seed_table(data)]
+    return "".join(parts)
 
 
 def _metrics_table(data: ReportData) -> str:
@@ -78,15 +90,16 @@ def _metrics_table(data: ReportData) -> str:
         cells.append(cell(BETTER_LABELS.get(row.better or "", ""),
                           css_class=f"better-{row.better}" if row.better in MODEL_KEYS else ""))
         rows.append(cells)
-        row_classes.append("primary" if row.name == data.selection.decision.metric else "")
+        row_classes.append("primary" if row.name == data.selection.study.metric else "")
     return table(["test split", "GC", "baseline", "GC − baseline", "better"], rows, numeric=(1, 2, 3),
                  row_classes=row_classes)
 
 
 def _metrics_section(data: ReportData) -> str:
     parts = ['<h2 id="metrics">Test metrics</h2>',
-             "<p>Both models on the held-out test split, as the Evaluator (TFMA) computed them; the bold row is "
-             "the metric that picks the winner.</p>", _metrics_table(data)]
+             f"<p>The pair of seed {data.models_seed} (the chosen model's) on the held-out test split, as its "
+             "Evaluator (TFMA) computed them; the bold row is the metric the verdict compares. This section and "
+             "those below show that pair; the verdict above is over every seed.</p>", _metrics_table(data)]
     check = data.evaluator_check
     if check is None:
         parts.append(note("The Evaluator's own threshold check is not available: "
@@ -94,8 +107,8 @@ def _metrics_section(data: ReportData) -> str:
     else:
         outcome = "passed" if check.passed else "failed (" + "; ".join(check.failures) + ")"
         parts.append(f"<p>The Evaluator's own threshold check of the GC model (no regression against the "
-                     f"baseline) {escape(outcome)}. It speaks for GC only; the rule above, with its quality floor, "
-                     f"decides which model is pushed.</p>")
+                     f"baseline) {escape(outcome)}. It speaks for GC of this seed only; the verdict and the rule above "
+                     f"decide which model is pushed.</p>")
     return "".join(parts)
 
 
@@ -202,7 +215,7 @@ def _tensorboard_section(data: ReportData) -> str:
 def render(data: ReportData) -> str:
     """The whole page."""
     body = "".join([
-        _header(data), _result_section(data), _metrics_section(data), _plots_section(data),
+        _header(data), _verdict_section(data), _metrics_section(data), _plots_section(data),
         _training_section(data), data_section(data), _tensorboard_section(data),
         f"<footer>Written by <code>gc-tfx report</code> from {escape(data.metadata_path)} (ML Metadata) and the "
         "artifacts it records. The same numbers, unrounded, are in summary.json beside this page.</footer>",

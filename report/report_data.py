@@ -17,8 +17,9 @@ from components.image_example_gen.layout import SPLIT_NAMES
 from components.model_selection import tfma_metrics
 from components.model_selection.selection_record import SelectionRecord
 from report import data_statistics, evaluation_results, formatting, training_records
-from report.run_artifacts import (EVALUATOR_ID, EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID, TRAINER_IDS, LatestRun,
-                                  ReportError, find_latest_run, load_outcome)
+from pipeline.experiment import evaluator_id, trainer_id
+from report.run_artifacts import (EXAMPLE_VALIDATOR_ID, STATISTICS_GEN_ID, LatestRun, ReportError, find_latest_run,
+                                  load_outcome)
 from trainer.config import METHODS
 from trainer.training_record import TrainingRecord
 
@@ -60,7 +61,8 @@ class ReportData:
     rejected_rows: List[Dict[str, str]]  # the first REJECTED_ROWS_SHOWN rows of rejected.csv
     selection: SelectionRecord
     pushed_destination: Optional[str]
-    models: Dict[str, ModelResult]  # by MODEL_KEYS
+    models: Dict[str, ModelResult]  # by MODEL_KEYS: the pair of `models_seed`
+    models_seed: int  # the seed of the chosen model, whose pair the per-model sections show
     evaluator_check: Optional[evaluation_results.EvaluatorCheck]
     statistics: Optional[List[data_statistics.SplitStatistics]]
     anomalies: Optional[Dict[str, Tuple[data_statistics.Anomaly, ...]]]
@@ -105,7 +107,8 @@ def _evaluator_check(evaluation_uri: str) -> evaluation_results.EvaluatorCheck:
     return check
 
 
-def _model_results(run: LatestRun, evaluation_uri: str, notes: Dict[str, str]) -> Dict[str, ModelResult]:
+def _model_results(run: LatestRun, evaluation_uri: str, seed: int,
+                   notes: Dict[str, str]) -> Dict[str, ModelResult]:
     metrics_by_model = tfma_metrics.load_overall_metrics_by_model(evaluation_uri)
     plots_by_model = _optional(notes, "plots", lambda: evaluation_results.load_plots_by_model(evaluation_uri)) or {}
     if not plots_by_model and "plots" not in notes:
@@ -113,7 +116,7 @@ def _model_results(run: LatestRun, evaluation_uri: str, notes: Dict[str, str]) -
     results = {}
     for key in MODEL_KEYS:
         model_run_uri = _optional(notes, training_piece(key),
-                                  lambda trainer_id=TRAINER_IDS[key]: _artifact(run, trainer_id, "model_run").uri)
+                                  lambda node=trainer_id(key, seed): _artifact(run, node, "model_run").uri)
         training = None if model_run_uri is None else _optional(
             notes, training_piece(key), lambda uri=model_run_uri: training_records.load_training_record(uri))
         results[key] = ModelResult(key=key, label=formatting.METHOD_LABELS[key],
@@ -127,9 +130,10 @@ def load_report_data(output_root: str) -> ReportData:
     run = find_latest_run(output_root)
     try:
         outcome = load_outcome(run)
-        evaluation_uri = _artifact(run, EVALUATOR_ID, "evaluation").uri
+        seed = outcome.selection.choice.seed
+        evaluation_uri = _artifact(run, evaluator_id(seed), "evaluation").uri
         notes: Dict[str, str] = {}
-        models = _model_results(run, evaluation_uri, notes)
+        models = _model_results(run, evaluation_uri, seed, notes)
         rejected_rows = _read_rejected_rows(outcome.rejected_csv)
     except (LookupError, OSError, ValueError) as error:
         raise ReportError(f"The latest run in {run.metadata_path} finished, but its results cannot be read: "
@@ -146,6 +150,7 @@ def load_report_data(output_root: str) -> ReportData:
         selection=outcome.selection,
         pushed_destination=outcome.pushed_destination,
         models=models,
+        models_seed=seed,
         evaluator_check=_optional(notes, "evaluator check", lambda: _evaluator_check(evaluation_uri)),
         statistics=_optional(notes, "statistics", lambda: data_statistics.load_split_statistics(
             _artifact(run, STATISTICS_GEN_ID, "statistics"))),

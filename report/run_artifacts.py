@@ -12,21 +12,17 @@ from typing import Dict, Optional
 from components.image_example_gen.ingestion_report import REJECTED_CSV, SUMMARY_JSON, IngestionSummary
 from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord
 from local_runner import OutputLayout
-from pipeline.experiment import trainer_id
 from report import metadata_reader
-from trainer.config import METHODS
 
 EXAMPLE_GEN_ID = "ImageExampleGen"
 STATISTICS_GEN_ID = "StatisticsGen"
 EXAMPLE_VALIDATOR_ID = "ExampleValidator"
-EVALUATOR_ID = "Evaluator"
 SELECTION_ID = "ModelSelection"
 PUSHER_ID = "Pusher"
-TRAINER_IDS = {method: trainer_id(method) for method in METHODS}
 FINISHED_STATES = ("COMPLETE", "CACHED")
 # Without these the report has nothing to compare; every other node only feeds one section, which says when it
-# is missing.
-REQUIRED_NODES = (EXAMPLE_GEN_ID, EVALUATOR_ID, SELECTION_ID, PUSHER_ID)
+# is missing. (The Trainers and Evaluators are named by seed; the selection record lists them.)
+REQUIRED_NODES = (EXAMPLE_GEN_ID, SELECTION_ID, PUSHER_ID)
 
 
 class ReportError(Exception):

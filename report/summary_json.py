@@ -6,9 +6,9 @@ import dataclasses
 import math
 from typing import Any, Dict
 
+from components.model_selection.selection_record import SelectionRecord
 from report import comparison, formatting
 from report.report_data import ReportData
-
 
 
 def _json_safe(value: Any) -> Any:
@@ -42,9 +42,36 @@ def _model(data: ReportData, key: str, matrix) -> Dict[str, Any]:
     }
 
 
+def study_block(selection: SelectionRecord) -> Dict[str, Any]:
+    """The verdict for scripts and CI: per-seed results, the interval, the test, the verdict and what was pushed."""
+    study = selection.study
+    return {
+        "metric": study.metric,
+        "seeds": [{"seed": seed.seed, "gc": seed.gc, "baseline": seed.baseline, "difference": seed.difference,
+                   "mcnemar_p": seed.mcnemar_p, "gc_only_correct": seed.gc_only,
+                   "baseline_only_correct": seed.baseline_only, "test_examples": seed.examples}
+                  for seed in study.seeds],
+        "mean_difference": study.mean_difference,
+        "sd_difference": study.sd_difference,
+        "interval_95": list(study.interval_95),
+        "p_value": study.p_value,
+        "test": study.test,
+        "verdict": study.verdict,
+        "wins": study.wins,
+        "ties": study.ties,
+        "losses": study.losses,
+        "smallest_detectable_difference": study.smallest_detectable_difference,
+        "smallest_possible_p": study.smallest_possible_p,
+        "caveat": study.seed_caveat,
+        "rule": selection.rule,
+        "pushed": {"method": selection.choice.method, "seed": selection.choice.seed}
+        if selection.should_push else None,
+    }
+
+
 def build_summary(data: ReportData) -> Dict[str, Any]:
     """The JSON document, with the same values the page shows."""
-    decision = data.selection.decision
+    choice = data.selection.choice
     matrices = comparison.confusion_at_decision_threshold(data)
     check = data.evaluator_check
     return _json_safe({
@@ -68,18 +95,18 @@ def build_summary(data: ReportData) -> Dict[str, Any]:
                 split: [dataclasses.asdict(anomaly) for anomaly in anomalies]
                 for split, anomalies in data.anomalies.items()},
         },
+        "study": study_block(data.selection),
+        "models_seed": data.models_seed,
         "models": {key: _model(data, key, matrices[key]) for key in data.models},
         "test_metric_differences": {row.name: row.difference for row in comparison.metric_rows(data)},
         "better_by_metric": {row.name: row.better for row in comparison.metric_rows(data)},
         "selection": {
-            "winner": decision.winner,
-            "best": decision.best,
-            "metric": decision.metric,
-            "higher_is_better": decision.higher_is_better,
-            "tie_breakers": list(data.selection.tie_breakers),
-            "quality_floor": decision.quality_floor,
-            "decided_by": decision.decided_by,
-            "reason": decision.reason,
+            "method": choice.method,
+            "seed": choice.seed,
+            "test_value": choice.test_value,
+            "quality_floor": choice.quality_floor,
+            "eval_scores": [dataclasses.asdict(candidate) for candidate in data.selection.candidates],
+            "reason": choice.reason,
             "pushed": data.pushed_destination is not None,
             "pushed_destination": data.pushed_destination,
         },

@@ -3,7 +3,7 @@
 The data is what `gc-tfx data fetch` writes from a prepared TFDS horses_or_humans (tests/tfds_fixtures.py), so the
 run also proves that the real data's path works end to end. Added to it: every awkward-but-valid image form the
 ExampleGen normalises, files it must reject, and rejected files with hostile names (so every report test also
-exercises escaping). Three runs into one output folder: the first trains and pushes (quality floor 0); the second,
+exercises escaping). Two seeds, so four Trainers and two Evaluators. Three runs into one output folder: the first trains and pushes (quality floor 0); the second,
 identical, must come entirely from the cache; the third changes only the quality floor to an impossible 1.5, so
 only the selection and the push rerun and nothing is pushed. Each run's console output, ML Metadata view and
 report are captured right after it, because the next run overwrites the report (the page is self-contained, so
@@ -23,11 +23,14 @@ from report import metadata_reader
 
 IMAGE_SIZE = 96
 SEED = 3
+SEEDS = (SEED, SEED + 1)  # two pairs: what `--seeds 2` trains
 # The whole_run benchmark's settings type, so its smoke test can summarize this very run.
 SETTINGS = whole_run.Settings(train_images=60, test_images=16, image_size=IMAGE_SIZE, epochs=2, batch_size=8,
-                              eval_percent=20, beam_workers=1, seed=SEED)
+                              eval_percent=20, beam_workers=1, seed=SEED, seeds=len(SEEDS))
+TRAINER_IDS = {(method, seed): f"trainer_{method}_seed{seed}" for seed in SEEDS for method in ("gc", "baseline")}
+EVALUATOR_IDS = {seed: f"evaluator_seed{seed}" for seed in SEEDS}
 EXPECTED_NODES = frozenset({"ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                            "DataValidationGate", "Transform", "trainer_gc", "trainer_baseline", "Evaluator",
+                            "DataValidationGate", "Transform", *TRAINER_IDS.values(), *EVALUATOR_IDS.values(),
                             "ModelSelection", "Pusher"})
 
 # Files the ExampleGen must reject, with the reason it cannot read them.

@@ -1,15 +1,17 @@
-"""Model selection: the rules as tables, the TFMA reader, the component on its own, and a real TFX pipeline.
+"""Model selection: the push rule as tables, the TFMA reader, the predictions, the component on its own, its
+Kubeflow compilation, and a real TFX pipeline.
 
-The pipeline tests (marked e2e) run ImportExampleGen → Evaluator (both models) → ModelSelection → Pusher on four
-examples and two constant-output tf_keras models, so accuracy alone decides which one the Pusher receives.
+The component and pipeline tests use tiny Examples (eval and test splits) and constant-output tf_keras models, so
+every number the component computes (accuracies, discordant pairs, McNemar's p, the verdict, the chosen seed) is
+known in advance.
 """
-import doctest
 import glob
 import json
 import math
 import os
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Sequence
 
+import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
@@ -21,96 +23,68 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.model_selection import component as selection_component
-from components.model_selection import rules, tfma_metrics
+from components.model_selection import paired_statistics, predictions, rules, tfma_metrics
 from components.model_selection.component import ModelSelection
-from components.model_selection.rules import select_better_model
+from components.model_selection.rules import Candidate, choose_model
 from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord
 from trainer.config import BASELINE, GC
 
 NAN = float("nan")
-FLOAT32_0_7 = float(tf.constant(0.7, tf.float32).numpy())  # 0.699999988: TFMA's float32 rendering of 0.7
 
 
-# --- rules ------------------------------------------------------------------------------------------------------
+# --- the push rule ----------------------------------------------------------------------------------------------
 
 
-def _metrics(accuracy: float, auc: float = 0.5, loss: float = 0.5) -> Dict[str, float]:
-    return {"binary_accuracy": accuracy, "auc": auc, "binary_crossentropy": loss, "precision": NAN}
+def _candidates(rows: Sequence[tuple]) -> List[Candidate]:
+    """(method, seed, eval accuracy, eval log loss, test value) rows."""
+    return [Candidate(*row) for row in rows]
 
 
-@pytest.mark.parametrize("gc, baseline, options, winner, best, decided_by, reason", [
-    pytest.param(_metrics(0.8), _metrics(0.75), {}, GC, GC, "binary_accuracy",
-                 "Selected gc: binary_accuracy 0.8 vs 0.75 for baseline; it meets the floor 0.6.", id="gc-wins"),
-    pytest.param(_metrics(0.7), _metrics(0.9), {}, BASELINE, BASELINE, "binary_accuracy",
-                 "Selected baseline: binary_accuracy 0.9 vs 0.7 for gc", id="baseline-wins"),
-    pytest.param(_metrics(0.75, auc=0.91), _metrics(0.75, auc=0.9), {}, GC, GC, "auc",
-                 "binary_accuracy ties at 0.75, auc 0.91 vs 0.9 for baseline", id="tie-broken-by-auc-for-gc"),
-    pytest.param(_metrics(0.75, auc=0.8), _metrics(0.75, auc=0.9), {}, BASELINE, BASELINE, "auc",
-                 "auc 0.9 vs 0.8 for gc", id="tie-broken-by-auc-for-baseline"),
-    pytest.param(_metrics(0.75, auc=0.9), _metrics(0.75, auc=0.9), {}, BASELINE, BASELINE, "simplicity",
-                 "binary_accuracy ties at 0.75 and auc ties at 0.9, so the simpler model", id="full-tie-baseline"),
-    pytest.param(_metrics(0.75 + 5e-7, auc=0.95), _metrics(0.75, auc=0.9), {}, GC, GC, "auc",
-                 "binary_accuracy ties", id="within-tolerance-is-a-tie"),
-    pytest.param(_metrics(0.75 + 5e-7), _metrics(0.75), {"tolerance": 0.0}, GC, GC, "binary_accuracy",
-                 "Selected gc", id="zero-tolerance-separates"),
-    pytest.param(_metrics(0.75, auc=0.99), _metrics(0.75, auc=0.5), {"tie_breakers": ()}, BASELINE, BASELINE,
-                 "simplicity", "binary_accuracy ties at 0.75, so the simpler", id="no-tie-breakers"),
-    pytest.param(_metrics(0.75, auc=0.8, loss=0.3), _metrics(0.75, auc=0.8, loss=0.4),
-                 {"tie_breakers": ("auc", "binary_crossentropy")}, GC, GC, "binary_crossentropy",
-                 "auc ties at 0.8, binary_crossentropy 0.3 vs 0.4", id="second-tie-breaker-lower-is-better"),
-    pytest.param(_metrics(0.48), _metrics(0.4), {}, None, GC, "binary_accuracy",
-                 "Nothing pushed: the best binary_accuracy, 0.48 (gc), is below the floor 0.6.", id="floor-not-met"),
-    pytest.param(_metrics(0.5), _metrics(FLOAT32_0_7), {"quality_floor": 0.7}, BASELINE, BASELINE,
-                 "binary_accuracy", "it meets the floor 0.7", id="floor-exactly-met-in-float32"),
-    pytest.param(_metrics(0.5), _metrics(0.7 - 2e-6), {"quality_floor": 0.7}, None, BASELINE, "binary_accuracy",
-                 "is below the floor 0.7", id="floor-missed-just-beyond-tolerance"),
-    pytest.param(_metrics(0.5, loss=0.2), _metrics(0.9, loss=0.3), {"metric": "binary_crossentropy",
-                                                                    "quality_floor": 0.25},
-                 GC, GC, "binary_crossentropy", "binary_crossentropy 0.2 vs 0.3 for baseline; it meets the floor 0.25",
-                 id="loss-inferred-lower-is-better"),
-    pytest.param(_metrics(0.5, loss=0.2), _metrics(0.9, loss=0.3), {"metric": "binary_crossentropy",
-                                                                    "quality_floor": 0.1},
-                 None, GC, "binary_crossentropy", "0.2 (gc), is above the floor 0.1 (lower is better)",
-                 id="loss-above-its-floor"),
-    pytest.param(_metrics(0.75, auc=NAN), _metrics(0.7, auc=NAN), {}, GC, GC, "binary_accuracy",
-                 "Selected gc", id="nan-tie-breaker-not-consulted"),
+CANDIDATES = _candidates([
+    (GC, 1, 0.80, 0.40, 0.90), (BASELINE, 1, 0.85, 0.35, 0.70),
+    (GC, 2, 0.90, 0.30, 0.80), (BASELINE, 2, 0.85, 0.30, 0.95),
+    (GC, 3, 0.90, 0.25, 0.75), (BASELINE, 3, 0.70, 0.50, 0.99),
 ])
-def test_select_better_model(gc, baseline, options, winner, best, decided_by, reason):
-    decision = select_better_model(gc, baseline, **{"quality_floor": 0.6, **options})
-    assert (decision.winner, decision.best, decision.decided_by) == (winner, best, decided_by)
-    assert decision.should_push == (winner is not None)
-    assert reason in decision.reason
-    metric = options.get("metric", "binary_accuracy")
-    assert (decision.metric, decision.gc_value, decision.baseline_value) == (metric, gc[metric], baseline[metric])
 
 
-@pytest.mark.parametrize("gc, baseline, options, message", [
-    pytest.param(_metrics(0.8), _metrics(0.7), {"metric": "accuracy"},
-                 "Unknown metric 'accuracy': the gc model has only auc, binary_accuracy, binary_crossentropy, "
-                 "precision", id="unknown-metric"),
-    pytest.param(_metrics(0.8), {"binary_accuracy": 0.7}, {},
-                 "Unknown metric 'auc': the baseline model has only binary_accuracy", id="unknown-tie-breaker"),
-    pytest.param(_metrics(NAN), _metrics(0.7), {}, "The gc model's binary_accuracy is NaN", id="nan-metric"),
-    pytest.param(_metrics(0.7, auc=0.8), _metrics(0.7, auc=NAN), {},
-                 "The baseline model's auc is NaN", id="nan-tie-breaker-consulted"),
-    pytest.param(_metrics(0.8), _metrics(0.7), {"quality_floor": NAN}, "quality_floor must be a number, got nan",
-                 id="nan-floor"),
-    pytest.param(_metrics(0.8), _metrics(0.7), {"tolerance": -0.1}, "tolerance must be >= 0, got -0.1",
-                 id="negative-tolerance"),
+@pytest.mark.parametrize("verdict, floor, method, seed, pushed, reason_start", [
+    # GC better: among GC seeds the best eval accuracy is 0.90 (seeds 2 and 3); log loss picks seed 3, although
+    # seed 1 has the best *test* value: the test split never picks a seed.
+    (paired_statistics.GC_BETTER, 0.5, GC, 3, True, "Pushed gc (GC is better; seed 3 has the best eval"),
+    # Worse or no difference: the baseline; eval accuracy ties at 0.85 (seeds 1, 2), log loss picks seed 2.
+    (paired_statistics.GC_WORSE, 0.5, BASELINE, 2, True, "Pushed baseline (the baseline stays"),
+    (paired_statistics.NO_DETECTABLE_DIFFERENCE, 0.5, BASELINE, 2, True, "Pushed baseline (the baseline stays"),
+    # The floor holds on the chosen model's test value, exactly at it passes.
+    (paired_statistics.GC_BETTER, 0.75, GC, 3, True, "Pushed gc"),
+    (paired_statistics.GC_BETTER, 0.76, GC, 3, False, "Nothing pushed: the chosen model, gc seed 3, has test"),
 ])
-def test_select_better_model_rejects(gc, baseline, options, message):
-    with pytest.raises(ValueError) as error:
-        select_better_model(gc, baseline, **{"quality_floor": 0.6, **options})
-    assert message in str(error.value)
+def test_choose_model(verdict, floor, method, seed, pushed, reason_start):
+    choice = choose_model(verdict, CANDIDATES, floor)
+    assert (choice.method, choice.seed, choice.should_push) == (method, seed, pushed)
+    assert choice.reason.startswith(reason_start), choice.reason
+    assert choice.test_value == next(c.test_value for c in CANDIDATES if (c.method, c.seed) == (method, seed))
 
 
-def test_docstring_example():
-    assert doctest.testmod(rules, raise_on_error=True).attempted > 0
+def test_equal_eval_scores_pick_the_lowest_seed():
+    candidates = _candidates([(BASELINE, 7, 0.5, 0.6, 0.5), (BASELINE, 4, 0.5, 0.6, 0.6)])
+    assert choose_model(paired_statistics.GC_WORSE, candidates, 0.0).seed == 4
 
 
-def test_parameters_parse_to_rule_arguments():
-    assert selection_component.parse_tie_breakers(" auc, precision ,,") == ("auc", "precision")
-    assert selection_component.parse_tie_breakers("") == ()
+@pytest.mark.parametrize("verdict, candidates, floor, message", [
+    ("gc_maybe", CANDIDATES, 0.5, "Unknown verdict 'gc_maybe'"),
+    (paired_statistics.GC_BETTER, CANDIDATES[1::2], 0.5, "No gc model among the candidates"),
+    (paired_statistics.GC_BETTER, _candidates([(GC, 1, NAN, 0.1, 0.5)]), 0.5, "seed 1 has a NaN score"),
+    (paired_statistics.GC_BETTER, CANDIDATES, NAN, "quality_floor must be a number"),
+])
+def test_choose_model_rejects(verdict, candidates, floor, message):
+    with pytest.raises(ValueError, match=message):
+        choose_model(verdict, candidates, floor)
+
+
+def test_seeds_parameter_round_trips_and_rejects_duplicates():
+    assert selection_component.parse_seeds(selection_component.format_seeds([42, 43, 7])) == [42, 43, 7]
+    with pytest.raises(ValueError, match="distinct"):
+        selection_component.parse_seeds("3,3")
 
 
 # --- TFMA metrics -----------------------------------------------------------------------------------------------
@@ -185,136 +159,10 @@ def test_load_overall_metrics_by_model_reads_tfma_files(tmp_path):
         GC: {"binary_accuracy": 0.75}, BASELINE: {"binary_accuracy": 0.5}}
 
 
-# --- the component on its own (ModelSelection.test_call runs the executor function directly) --------------------
+# --- predictions and the component on its own -----------------------------------------------------------------
 
-
-def _model_artifact(uri: str, artifact_id: int, old_layout: bool) -> standard_artifacts.Model:
-    """A Model artifact as ML Metadata hands it over, holding one marker file in its serving folder.
-
-    Trainer outputs carry a TFX version (layout Format-Serving/); Importer outputs do not (serving_model_dir/).
-    """
-    model = standard_artifacts.Model()
-    model.uri, model.id = uri, artifact_id
-    model.mlmd_artifact.state = model.mlmd_artifact.LIVE
-    if not old_layout:
-        model.set_string_custom_property(artifact_utils.ARTIFACT_TFX_VERSION_CUSTOM_PROPERTY_KEY, tfx.__version__)
-    serving_dir = os.path.join(uri, "serving_model_dir" if old_layout else "Format-Serving")
-    os.makedirs(os.path.join(serving_dir, "variables"))
-    with open(os.path.join(serving_dir, "saved_model.pb"), "w") as marker:
-        marker.write(uri)
-    return model
-
-
-def _read_selection(blessing_uri: str) -> SelectionRecord:
-    with open(os.path.join(blessing_uri, SELECTION_FILE)) as selection_file:
-        return SelectionRecord.from_json(selection_file.read())
-
-
-def _run_selection(tmp_path, gc: Mapping[str, float], baseline: Mapping[str, float], old_layout: bool = False,
-                   **parameters):
-    evaluation = standard_artifacts.ModelEvaluation()
-    evaluation.uri = str(tmp_path / "evaluation")
-    _write_evaluation(evaluation.uri, gc, baseline)
-    gc_model = _model_artifact(str(tmp_path / "gc"), 11, old_layout)
-    baseline_model = _model_artifact(str(tmp_path / "baseline"), 12, old_layout)
-    model, blessing = standard_artifacts.Model(), standard_artifacts.ModelBlessing()
-    model.uri, blessing.uri = str(tmp_path / "selected"), str(tmp_path / "blessing")
-    ModelSelection.test_call(evaluation=evaluation, gc_model=gc_model, baseline_model=baseline_model,
-                             model=model, blessing=blessing, **parameters)
-    return model, blessing, _read_selection(blessing.uri)
-
-
-def _copied_from(model: standard_artifacts.Model) -> str:
-    with open(os.path.join(model.uri, "Format-Serving", "saved_model.pb")) as marker:
-        return marker.read()
-
-
-def test_component_blesses_and_copies_the_winner(tmp_path):
-    model, blessing, selection = _run_selection(
-        tmp_path, {"binary_accuracy": 0.8, "auc": 0.7, "precision": NAN}, {"binary_accuracy": 0.6, "auc": 0.9},
-        quality_floor=0.5)
-    gc_uri = str(tmp_path / "gc")
-    assert _copied_from(model) == gc_uri
-    assert os.path.isdir(os.path.join(model.uri, "Format-Serving", "variables"))
-    assert blessing.get_int_custom_property("blessed") == 1
-    assert os.path.exists(os.path.join(blessing.uri, "BLESSED"))
-    assert blessing.get_string_custom_property("current_model") == gc_uri
-    assert blessing.get_int_custom_property("current_model_id") == 11
-    for artifact in (model, blessing):
-        assert artifact.get_string_custom_property("winner") == GC
-        assert artifact.get_string_custom_property("metric") == "binary_accuracy"
-        assert artifact.get_float_custom_property("gc_value") == 0.8
-        assert artifact.get_float_custom_property("baseline_value") == 0.6
-        assert artifact.get_float_custom_property("quality_floor") == 0.5
-        assert artifact.get_string_custom_property("reason").startswith("Selected gc: binary_accuracy 0.8 vs 0.6")
-    assert model.get_string_custom_property("selected_from") == gc_uri
-    assert selection.decision.winner == GC and selection.should_push is True
-    assert selection.tie_breakers == ("auc",)
-    assert selection.metrics[GC] == {"binary_accuracy": 0.8, "auc": 0.7, "precision": None}
-    assert selection.model_uris == {GC: gc_uri, BASELINE: str(tmp_path / "baseline")}
-    assert selection.selected_model_uri == model.uri and selection.selected_from == gc_uri
-    with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:  # the file a person opens
-        assert json.load(selection_file)["should_push"] is True
-
-
-def test_component_renames_an_old_layout_model_for_the_pusher(tmp_path):
-    model, blessing, selection = _run_selection(
-        tmp_path, {"binary_accuracy": 0.75, "auc": 0.5}, {"binary_accuracy": 0.75, "auc": 0.8}, old_layout=True,
-        quality_floor=0.5)
-    assert _copied_from(model) == str(tmp_path / "baseline")
-    assert not os.path.exists(os.path.join(model.uri, "serving_model_dir"))
-    assert selection.decision.decided_by == "auc"
-    assert blessing.get_int_custom_property("blessed") == 1
-
-
-def test_component_with_unmet_floor_writes_an_unblessed_decision(tmp_path):
-    model, blessing, selection = _run_selection(
-        tmp_path, {"binary_crossentropy": 0.4, "auc": 0.5}, {"binary_crossentropy": 0.3, "auc": 0.5},
-        quality_floor=0.2, metric="binary_crossentropy", tie_breakers="")
-    assert blessing.get_int_custom_property("blessed") == 0
-    assert os.path.exists(os.path.join(blessing.uri, "NOT_BLESSED"))
-    assert blessing.get_string_custom_property("winner") == "none"
-    assert blessing.get_string_custom_property("current_model") == str(tmp_path / "baseline")
-    # The output stays a usable Model (the better one), which the Pusher will refuse because of the blessing.
-    assert _copied_from(model) == str(tmp_path / "baseline")
-    assert selection.decision.winner is None and selection.should_push is False
-    assert selection.decision.reason == ("Nothing pushed: the best binary_crossentropy, 0.3 (baseline), is above the floor "
-                                   "0.2 (lower is better).")
-
-
-def test_component_compiles_for_kubeflow_v2(tmp_path):
-    imports = {name: tfx.dsl.Importer(source_uri=f"gs://bucket/{name}", artifact_type=artifact_type).with_id(name)
-               for name, artifact_type in [("evaluation", standard_artifacts.ModelEvaluation),
-                                           ("gc", standard_artifacts.Model), ("baseline", standard_artifacts.Model)]}
-    selection = ModelSelection(evaluation=imports["evaluation"].outputs["result"],
-                               gc_model=imports["gc"].outputs["result"],
-                               baseline_model=imports["baseline"].outputs["result"],
-                               quality_floor=0.6, tie_breakers="auc,precision")
-    pusher = tfx.components.Pusher(
-        model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory="gs://bucket/serving")))
-    pipeline = tfx.dsl.Pipeline(pipeline_name="selection", pipeline_root="gs://bucket/root",
-                                components=[*imports.values(), selection, pusher])
-    tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image="gc-tfx:test",
-                                                                        use_pipeline_spec_2_1=True),
-        output_dir=str(tmp_path), output_filename="pipeline.yaml").run(pipeline, write_out=True)
-    with open(tmp_path / "pipeline.yaml") as spec_file:
-        spec = yaml.safe_load(spec_file)
-    executor = spec["deploymentSpec"]["executors"]["ModelSelection_executor"]["container"]
-    assert executor["args"][:2] == ["--executor_class_path",
-                                    "components.model_selection.component.ModelSelection_Executor"]
-    task = spec["root"]["dag"]["tasks"]["ModelSelection"]["inputs"]["parameters"]
-    assert task["quality_floor"]["runtimeValue"]["constant"] == 0.6
-    assert task["tie_breakers"]["runtimeValue"]["constant"] == "auc,precision"
-
-
-# --- a real pipeline --------------------------------------------------------------------------------------------
-
-LABELS = (1, 1, 1, 0)  # a constant "human" prediction is 75 % accurate, a constant "horse" one 25 %
-BASELINE_PROBABILITY = 0.9  # the baseline always says "human": accuracy 0.75, the winner
-GC_PROBABILITY = 0.2  # the GC model always says "horse": accuracy 0.25, precision NaN
+LABELS = {"eval": (1, 0, 1, 0), "test": (1, 1, 1, 0)}
+FIRST_X = {"test": 0, "eval": 4}  # example x = FIRST_X + index, so a model can answer each example differently
 
 
 def _serialized_example(x: float, label: int) -> bytes:
@@ -324,65 +172,245 @@ def _serialized_example(x: float, label: int) -> bytes:
     })).SerializeToString()
 
 
-def _export_constant_model(export_dir: str, probability: float) -> None:
-    """A tf_keras model whose sigmoid output is `probability` for every input, served from tf.Examples."""
+def _export_threshold_model(export_dir: str, probabilities: Sequence[float]) -> None:
+    """A tf_keras model, served from tf.Examples, whose output for the example with x = i is probabilities[i]."""
     inputs = tf_keras.Input(shape=(1,), name="x")
-    outputs = tf_keras.layers.Dense(
-        1, activation="sigmoid", kernel_initializer="zeros",
-        bias_initializer=tf_keras.initializers.Constant(math.log(probability / (1 - probability))))(inputs)
+    table = tf.constant(list(probabilities), tf.float32)
+    outputs = tf_keras.layers.Lambda(lambda x: tf.reshape(tf.gather(table, tf.cast(x[:, 0], tf.int32)), (-1, 1)))(
+        inputs)
     model = tf_keras.Model(inputs, outputs)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve(examples):
-        features = tf.io.parse_example(examples, {"x": tf.io.FixedLenFeature([1], tf.float32)})
-        return {"probability": model(features["x"])}
+        parsed = tf.io.parse_example(examples, {"x": tf.io.FixedLenFeature([1], tf.float32)})
+        return {"probability": model(parsed["x"])}
 
     tf.saved_model.save(model, export_dir, signatures={"serving_default": serve})
 
 
+def _write_split(folder: str, split: str) -> None:
+    """Gzipped TFRecords, as ExampleGen writes a split."""
+    os.makedirs(folder, exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(folder, "data_tfrecord-00000-of-00001.gz"),
+                              options=tf.io.TFRecordOptions(compression_type="GZIP")) as writer:
+        for index, label in enumerate(LABELS[split]):
+            writer.write(_serialized_example(float(FIRST_X[split] + index), label))
+
+
+def _examples_artifact(uri: str) -> standard_artifacts.Examples:
+    examples = standard_artifacts.Examples()
+    examples.uri = uri
+    examples.split_names = artifact_utils.encode_split_names(list(LABELS))
+    for split in LABELS:
+        _write_split(os.path.join(uri, f"Split-{split}"), split)
+    return examples
+
+
+def _model_artifact(uri: str, artifact_id: int, probabilities: Sequence[float],
+                    old_layout: bool = False) -> standard_artifacts.Model:
+    """A Model artifact as ML Metadata hands it over. Trainer outputs carry a TFX version (layout Format-Serving/);
+    Importer outputs do not (serving_model_dir/)."""
+    model = standard_artifacts.Model()
+    model.uri, model.id = uri, artifact_id
+    model.mlmd_artifact.state = model.mlmd_artifact.LIVE
+    if not old_layout:
+        model.set_string_custom_property(artifact_utils.ARTIFACT_TFX_VERSION_CUSTOM_PROPERTY_KEY, tfx.__version__)
+    _export_threshold_model(os.path.join(uri, "serving_model_dir" if old_layout else "Format-Serving"),
+                            probabilities)
+    return model
+
+
+def test_predictions_read_a_split_and_score_it_as_keras_does(tmp_path):
+    examples = _examples_artifact(str(tmp_path / "examples"))
+    model = _model_artifact(str(tmp_path / "model"), 1, (0.9, 0.4, 0.6, 0.2, 0.5, 0.5, 0.5, 0.5))
+    split = predictions.load_split(examples, "test")
+    assert split.labels.tolist() == [1, 1, 1, 0]
+    probability = predictions.probabilities(model, split)
+    np.testing.assert_allclose(probability, [0.9, 0.4, 0.6, 0.2], rtol=1e-6)
+    assert predictions.correct(probability, split.labels).tolist() == [True, False, True, True]
+    expected = -np.mean([math.log(0.9), math.log(0.4), math.log(0.6), math.log(0.8)])
+    assert predictions.log_loss(probability, split.labels) == pytest.approx(expected, rel=1e-6)
+    keras_loss = tf_keras.losses.BinaryCrossentropy()(split.labels.astype(float), probability)
+    assert predictions.log_loss(probability, split.labels) == pytest.approx(float(keras_loss), rel=1e-5)
+
+
+# Per seed: (GC probabilities, baseline probabilities) for x = 0..3 (test, labels 1, 1, 1, 0) and x = 4..7 (eval,
+# labels 1, 0, 1, 0). Test: seed 1 GC right on all 4, baseline on 2 (wrong on x=1, x=3): +0.5, discordant 2 / 0;
+# seed 2 GC right on 3 (wrong on x=2), baseline on 2: +0.25, discordant 2 / 1. Eval: seed 1 GC 3 of 4,
+# baseline 2 of 4; seed 2 GC 3 of 4, baseline 3 of 4. Only seed 2's baseline answers 0.15 for x = 7.
+PROBABILITIES = {
+    1: ((0.9, 0.8, 0.7, 0.1, 0.9, 0.1, 0.2, 0.1), (0.9, 0.2, 0.7, 0.9, 0.9, 0.6, 0.2, 0.1)),
+    2: ((0.9, 0.8, 0.2, 0.1, 0.9, 0.1, 0.8, 0.6), (0.9, 0.2, 0.7, 0.9, 0.9, 0.1, 0.2, 0.15)),
+}
+
+
+def _run_selection(tmp_path, tfma_accuracy: Mapping[int, Dict[str, float]], quality_floor: float,
+                   old_layout: bool = False):
+    examples = _examples_artifact(str(tmp_path / "examples"))
+    input_dict = {selection_component.EXAMPLES_KEY: [examples]}
+    for seed, (gc_probabilities, baseline_probabilities) in PROBABILITIES.items():
+        evaluation = standard_artifacts.ModelEvaluation()
+        evaluation.uri = str(tmp_path / f"evaluation{seed}")
+        _write_evaluation(evaluation.uri, {"binary_accuracy": tfma_accuracy[seed][GC]},
+                          {"binary_accuracy": tfma_accuracy[seed][BASELINE]})
+        input_dict[selection_component.evaluation_key(seed)] = [evaluation]
+        for offset, (method, probabilities) in enumerate(((GC, gc_probabilities),
+                                                          (BASELINE, baseline_probabilities))):
+            input_dict[selection_component.model_key(method, seed)] = [_model_artifact(
+                str(tmp_path / f"{method}{seed}"), 10 * seed + offset, probabilities, old_layout)]
+    model, blessing = standard_artifacts.Model(), standard_artifacts.ModelBlessing()
+    model.uri, blessing.uri = str(tmp_path / "selected"), str(tmp_path / "blessing")
+    selection_component.Executor().Do(input_dict, {"model": [model], "blessing": [blessing]}, {
+        "seeds": "1,2", "quality_floor": quality_floor})
+    with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:
+        text = selection_file.read()
+    return model, blessing, SelectionRecord.from_json(text), json.loads(text)
+
+
+TFMA_ACCURACY = {1: {GC: 1.0, BASELINE: 0.5}, 2: {GC: 0.75, BASELINE: 0.5}}
+
+
+def test_component_computes_the_study_and_pushes_the_best_eval_seed(tmp_path):
+    model, blessing, selection, document = _run_selection(tmp_path, TFMA_ACCURACY, quality_floor=0.5)
+    study = selection.study
+    assert [(s.seed, s.gc, s.baseline, s.gc_only, s.baseline_only, s.examples) for s in study.seeds] == [
+        (1, 1.0, 0.5, 2, 0, 4), (2, 0.75, 0.5, 2, 1, 4)]
+    assert study.seeds[0].mcnemar_p == pytest.approx(0.5)  # 2 of 2 discordant: 2 * (1/2)^2
+    assert study.seeds[1].mcnemar_p == pytest.approx(1.0)
+    assert study.mean_difference == pytest.approx(0.375)
+    # Two seeds: t(0.975, 1) = 12.706, sd = 0.1768, se = 0.125 -> 0.375 +- 1.588: includes 0.
+    assert study.interval_95 == pytest.approx((0.375 - 12.706 * 0.125, 0.375 + 12.706 * 0.125), rel=1e-3)
+    assert study.verdict == paired_statistics.NO_DETECTABLE_DIFFERENCE
+    assert study.p_value == pytest.approx(0.5)  # both positive: 2 of the 4 sign flips are as extreme
+    # So the baseline is pushed, as its seed with the better eval score: seed 1's baseline is right on 2 of 4
+    # eval examples, seed 2's on 3 of 4.
+    assert (selection.choice.method, selection.choice.seed, selection.should_push) == (BASELINE, 2, True)
+    assert {(c.method, c.seed): c.eval_accuracy for c in selection.candidates} == {
+        (GC, 1): 0.75, (BASELINE, 1): 0.5, (GC, 2): 0.75, (BASELINE, 2): 0.75}
+    baseline_uri = str(tmp_path / "baseline2")
+    assert selection.selected_from == baseline_uri and model.get_string_custom_property("selected_from") == (
+        baseline_uri)
+    served = tf.saved_model.load(os.path.join(model.uri, "Format-Serving")).signatures["serving_default"]
+    assert float(served(examples=tf.constant([_serialized_example(7.0, 0)]))["probability"][0][0]) == (
+        pytest.approx(0.15))
+    assert blessing.get_int_custom_property("blessed") == 1
+    assert os.path.exists(os.path.join(blessing.uri, "BLESSED"))
+    assert blessing.get_string_custom_property("current_model") == baseline_uri
+    assert blessing.get_int_custom_property("current_model_id") == 21
+    for artifact in (model, blessing):
+        assert artifact.get_string_custom_property("verdict") == paired_statistics.NO_DETECTABLE_DIFFERENCE
+        assert artifact.get_string_custom_property("method") == BASELINE
+        assert artifact.get_int_custom_property("seed") == 2
+    # The file a person opens states the derived values too.
+    assert document["should_push"] is True and document["study"]["seeds"][0]["difference"] == 0.5
+    assert "cannot reach p < 0.05" in document["study"]["seed_caveat"]
+    assert document["rule"] == rules.RULE
+
+
+def test_component_with_unmet_floor_writes_an_unblessed_decision(tmp_path):
+    model, blessing, selection, _ = _run_selection(tmp_path, TFMA_ACCURACY, quality_floor=0.9, old_layout=True)
+    assert blessing.get_int_custom_property("blessed") == 0
+    assert os.path.exists(os.path.join(blessing.uri, "NOT_BLESSED"))
+    # The output stays a usable Model (renamed to the current layout), which the Pusher refuses by the blessing.
+    assert os.path.isfile(os.path.join(model.uri, "Format-Serving", "saved_model.pb"))
+    assert not os.path.exists(os.path.join(model.uri, "serving_model_dir"))
+    assert selection.should_push is False
+    assert selection.choice.reason == ("Nothing pushed: the chosen model, baseline seed 2, has test binary_accuracy "
+                                       "0.5, below the floor 0.9.")
+
+
+def test_component_warns_when_tfma_and_its_own_predictions_disagree(tmp_path, caplog):
+    caplog.set_level("WARNING", logger="absl")
+    disagreeing = {1: {GC: 0.75, BASELINE: 0.5}, 2: {GC: 0.75, BASELINE: 0.5}}
+    _run_selection(tmp_path, disagreeing, quality_floor=0.0)
+    assert "The gc model of seed 1 scores test accuracy 1.000000 here but 0.750000 in TFMA" in caplog.text
+
+
+def test_component_needs_a_pair_for_every_seed():
+    channels = {seed: tfx.dsl.Importer(source_uri="gs://b/e", artifact_type=standard_artifacts.ModelEvaluation)
+                .with_id(f"e{seed}").outputs["result"] for seed in (1, 2)}
+    model = tfx.dsl.Importer(source_uri="gs://b/m", artifact_type=standard_artifacts.Model).outputs["result"]
+    with pytest.raises(ValueError, match=r"for every evaluated seed \[1, 2\]"):
+        ModelSelection(examples=model, evaluations=channels, models={GC: {1: model, 2: model}, BASELINE: {1: model}},
+                       quality_floor=0.5)
+
+
+def test_component_compiles_for_kubeflow_v2(tmp_path):
+    def imported(name, artifact_type):
+        return tfx.dsl.Importer(source_uri=f"gs://bucket/{name}", artifact_type=artifact_type).with_id(name)
+
+    importers = [imported("examples", standard_artifacts.Examples)]
+    evaluations, models = {}, {GC: {}, BASELINE: {}}
+    for seed in (5, 6):
+        importers.append(imported(f"evaluation{seed}", standard_artifacts.ModelEvaluation))
+        evaluations[seed] = importers[-1].outputs["result"]
+        for method in (GC, BASELINE):
+            importers.append(imported(f"{method}{seed}", standard_artifacts.Model))
+            models[method][seed] = importers[-1].outputs["result"]
+    selection = ModelSelection(examples=importers[0].outputs["result"], evaluations=evaluations, models=models,
+                               quality_floor=0.6)
+    pusher = tfx.components.Pusher(
+        model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory="gs://bucket/serving")))
+    pipeline = tfx.dsl.Pipeline(pipeline_name="selection", pipeline_root="gs://bucket/root",
+                                components=[*importers, selection, pusher])
+    tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image="gc-tfx:test",
+                                                                        use_pipeline_spec_2_1=True),
+        output_dir=str(tmp_path), output_filename="pipeline.yaml").run(pipeline, write_out=True)
+    with open(tmp_path / "pipeline.yaml") as spec_file:
+        spec = yaml.safe_load(spec_file)
+    executor = spec["deploymentSpec"]["executors"]["ModelSelection_executor"]["container"]
+    assert executor["args"][:2] == ["--executor_class_path", "components.model_selection.component.Executor"]
+    task = spec["root"]["dag"]["tasks"]["ModelSelection"]["inputs"]
+    assert task["parameters"]["quality_floor"]["runtimeValue"]["constant"] == 0.6
+    assert task["parameters"]["seeds"]["runtimeValue"]["constant"] == "5,6"
+    assert set(task["artifacts"]) == {"examples", "evaluation_seed5", "evaluation_seed6", "gc_model_seed5",
+                                      "baseline_model_seed5", "gc_model_seed6", "baseline_model_seed6"}
+
+
+# --- a real pipeline --------------------------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="module")
 def pipeline_inputs(tmp_path_factory):
-    """Examples and two models on disk, plus one pipeline root and ML Metadata shared by the pipeline runs.
-
-    Sharing lets TFX's cache skip ExampleGen and Evaluator on the second run, whichever test runs first.
-    """
+    """Examples in two splits and two pairs of models on disk, in the Trainer's layout (Format-Serving)."""
     root = tmp_path_factory.mktemp("pipeline")
-    os.makedirs(root / "data")
-    with tf.io.TFRecordWriter(str(root / "data" / "examples.tfrecord")) as writer:
-        for index, label in enumerate(LABELS):
-            writer.write(_serialized_example(float(index), label))
-    # Trainer's layout (<model artifact>/Format-Serving), so the imported models look like Trainer outputs.
-    _export_constant_model(str(root / "models" / GC / "Format-Serving"), GC_PROBABILITY)
-    _export_constant_model(str(root / "models" / BASELINE / "Format-Serving"), BASELINE_PROBABILITY)
+    for split in LABELS:
+        _write_split(str(root / "data" / split), split)
+    for seed, pair in PROBABILITIES.items():
+        for method, probabilities in zip((GC, BASELINE), pair):
+            _export_threshold_model(str(root / "models" / f"{method}{seed}" / "Format-Serving"), probabilities)
     return root
 
 
 def _run_pipeline(root, quality_floor: float, serving_dir: str) -> None:
     example_gen = tfx.components.ImportExampleGen(
         input_base=str(root / "data"),
-        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(
-            splits=[tfx.proto.SplitConfig.Split(name="test", hash_buckets=1)])))
+        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*")
+                                             for split in LABELS]))
     # The TFX version marks the folder layout as current (Format-Serving), as on every Trainer output.
-    models = {name: tfx.dsl.Importer(source_uri=str(root / "models" / name),
-                                     artifact_type=standard_artifacts.Model,
-                                     custom_properties={"tfx_version": tfx.__version__}).with_id(f"import_{name}")
-              for name in (GC, BASELINE)}
-    evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=models[GC].outputs["result"],
-        baseline_model=models[BASELINE].outputs["result"],
-        example_splits=["test"],
-        eval_config=tfma.EvalConfig(
-            model_specs=[tfma.ModelSpec(name=GC, label_key="label", signature_name="serving_default"),
-                         tfma.ModelSpec(name=BASELINE, label_key="label", signature_name="serving_default",
-                                        is_baseline=True)],
-            slicing_specs=[tfma.SlicingSpec()],
-            metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=name) for name in (
-                "ExampleCount", "BinaryAccuracy", "AUC", "Precision")])]))
-    selection = ModelSelection(evaluation=evaluator.outputs["evaluation"],
-                               gc_model=models[GC].outputs["result"],
-                               baseline_model=models[BASELINE].outputs["result"],
-                               quality_floor=quality_floor)
+    importers, models, evaluators = [], {GC: {}, BASELINE: {}}, {}
+    for seed in PROBABILITIES:
+        for method in (GC, BASELINE):
+            importers.append(tfx.dsl.Importer(
+                source_uri=str(root / "models" / f"{method}{seed}"), artifact_type=standard_artifacts.Model,
+                custom_properties={"tfx_version": tfx.__version__}).with_id(f"import_{method}{seed}"))
+            models[method][seed] = importers[-1].outputs["result"]
+        evaluators[seed] = tfx.components.Evaluator(
+            examples=example_gen.outputs["examples"], model=models[GC][seed], baseline_model=models[BASELINE][seed],
+            example_splits=["test"],
+            eval_config=tfma.EvalConfig(
+                model_specs=[tfma.ModelSpec(name=GC, label_key="label", signature_name="serving_default"),
+                             tfma.ModelSpec(name=BASELINE, label_key="label", signature_name="serving_default",
+                                            is_baseline=True)],
+                slicing_specs=[tfma.SlicingSpec()],
+                metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=name) for name in (
+                    "ExampleCount", "BinaryAccuracy", "AUC")])])).with_id(f"evaluator{seed}")
+    selection = ModelSelection(examples=example_gen.outputs["examples"],
+                               evaluations={seed: e.outputs["evaluation"] for seed, e in evaluators.items()},
+                               models=models, quality_floor=quality_floor)
     pusher = tfx.components.Pusher(
         model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
@@ -391,7 +419,7 @@ def _run_pipeline(root, quality_floor: float, serving_dir: str) -> None:
         pipeline_name="model_selection_test", pipeline_root=str(root / "pipeline_root"),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             str(root / "metadata.sqlite")),
-        components=[example_gen, *models.values(), evaluator, selection, pusher], enable_cache=True))
+        components=[example_gen, *importers, *evaluators.values(), selection, pusher], enable_cache=True))
 
 
 def _latest_artifact(root, type_name: str, producer: str):
@@ -404,36 +432,20 @@ def _latest_artifact(root, type_name: str, producer: str):
 
 
 @pytest.mark.e2e
-def test_pipeline_pushes_the_more_accurate_model(pipeline_inputs):
+def test_pipeline_of_two_seeds_pushes_the_rules_choice(pipeline_inputs):
     serving_dir = str(pipeline_inputs / "serving_model")
-    _run_pipeline(pipeline_inputs, quality_floor=0.6, serving_dir=serving_dir)
+    _run_pipeline(pipeline_inputs, quality_floor=0.5, serving_dir=serving_dir)
 
     pushed_versions = glob.glob(os.path.join(serving_dir, "*", "saved_model.pb"))
     assert len(pushed_versions) == 1
     served = tf.saved_model.load(os.path.dirname(pushed_versions[0])).signatures["serving_default"]
-    probability = served(examples=tf.constant([_serialized_example(0.0, 1)]))["probability"]
-    assert float(probability[0][0]) == pytest.approx(BASELINE_PROBABILITY)
+    probability = served(examples=tf.constant([_serialized_example(7.0, 0)]))["probability"]
+    assert float(probability[0][0]) == pytest.approx(0.15)  # seed 2's baseline, as in the executor test
 
     blessing = _latest_artifact(pipeline_inputs, "ModelBlessing", "ModelSelection")
     assert blessing.custom_properties["blessed"].int_value == 1
-    assert blessing.custom_properties["winner"].string_value == BASELINE
-    assert blessing.custom_properties["current_model"].string_value == str(pipeline_inputs / "models" / BASELINE)
-    selection = _read_selection(blessing.uri)
-    assert (selection.decision.gc_value, selection.decision.baseline_value) == (0.25, 0.75)
-    assert selection.metrics[GC]["precision"] is None  # NaN in TFMA, null in JSON
-    assert selection.metrics[BASELINE]["example_count"] == 4
-    assert _latest_artifact(pipeline_inputs, "PushedModel", "Pusher").custom_properties["pushed"].int_value == 1
-
-
-@pytest.mark.e2e
-def test_pipeline_with_unreachable_floor_pushes_nothing(pipeline_inputs):
-    serving_dir = str(pipeline_inputs / "serving_model_unreachable_floor")
-    _run_pipeline(pipeline_inputs, quality_floor=0.9, serving_dir=serving_dir)
-
-    assert not os.path.exists(serving_dir)
-    blessing = _latest_artifact(pipeline_inputs, "ModelBlessing", "ModelSelection")
-    assert blessing.custom_properties["blessed"].int_value == 0
-    selection = _read_selection(blessing.uri)
-    assert selection.decision.winner is None
-    assert selection.decision.reason == "Nothing pushed: the best binary_accuracy, 0.75 (baseline), is below the floor 0.9."
-    assert _latest_artifact(pipeline_inputs, "PushedModel", "Pusher").custom_properties["pushed"].int_value == 0
+    assert blessing.custom_properties["verdict"].string_value == paired_statistics.NO_DETECTABLE_DIFFERENCE
+    with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:
+        selection = SelectionRecord.from_json(selection_file.read())
+    # TFMA's accuracies (the Evaluators') agree with the component's own predictions.
+    assert [(s.gc, s.baseline) for s in selection.study.seeds] == [(1.0, 0.5), (0.75, 0.5)]

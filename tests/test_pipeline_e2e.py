@@ -25,8 +25,15 @@ pytestmark = pytest.mark.e2e
 EXPECTED_NODES = shared_run.EXPECTED_NODES
 
 
-def _evaluation_metrics(nodes):
-    return tfma_metrics.load_overall_metrics_by_model(nodes["Evaluator"].output("evaluation").uri)
+def _evaluation_metrics(nodes, seed: int):
+    return tfma_metrics.load_overall_metrics_by_model(
+        nodes[shared_run.EVALUATOR_IDS[seed]].output("evaluation").uri)
+
+
+def _training_record(nodes, method: str, seed: int) -> TrainingRecord:
+    model_run_uri = nodes[shared_run.TRAINER_IDS[method, seed]].output("model_run").uri
+    with open(os.path.join(model_run_uri, "training_record.json")) as record_file:
+        return TrainingRecord.from_json(record_file.read())
 
 
 def _selection(nodes) -> SelectionRecord:
@@ -36,17 +43,19 @@ def _selection(nodes) -> SelectionRecord:
 
 def test_the_console_shows_one_line_per_trainer_epoch_and_no_library_warning(first_run):
     for method in ("gc", "baseline"):
-        for epoch in (1, 2):
-            assert f"\n    {method}: epoch {epoch}/2, loss " in first_run.console
+        for seed in shared_run.SEEDS:
+            for epoch in (1, 2):
+                assert f"\n    {method} seed {seed}: epoch {epoch}/2, loss " in first_run.console
     assert "s/step" not in first_run.console  # Keras' own epoch lines
     assert "Warning" not in first_run.console
 
 
-def test_every_component_ran_once_and_both_trainers_trained(first_run):
+def test_every_component_ran_once_two_seeds_four_trainers_one_evaluator_per_pair(first_run):
     nodes = first_run.nodes
     assert set(nodes) == EXPECTED_NODES
     assert {node.node_id: node.state for node in nodes.values()} == {node: "COMPLETE" for node in EXPECTED_NODES}
-    assert sorted(node_id for node_id in nodes if "trainer" in node_id) == ["trainer_baseline", "trainer_gc"]
+    assert len([node_id for node_id in nodes if node_id.startswith("trainer_")]) == 4
+    assert len([node_id for node_id in nodes if node_id.startswith("evaluator_")]) == 2
 
 
 def test_every_file_is_ingested_or_rejected_with_a_reason(first_run, shared_data):
@@ -65,49 +74,91 @@ def test_every_file_is_ingested_or_rejected_with_a_reason(first_run, shared_data
     assert ingested == len(image_files) - len(shared_run.REJECTED_PATHS)
 
 
-def test_both_trainers_started_from_the_same_weights_and_only_gc_differs(first_run):
-    nodes = first_run.nodes
-    records = {}
-    for trainer_id in ("trainer_gc", "trainer_baseline"):
-        model_run_uri = nodes[trainer_id].output("model_run").uri
-        with open(os.path.join(model_run_uri, "training_record.json")) as record_file:
-            records[trainer_id] = TrainingRecord.from_json(record_file.read())
-    gc_record, baseline_record = records["trainer_gc"], records["trainer_baseline"]
-    assert gc_record.initial_weights_sha256 == baseline_record.initial_weights_sha256
-    assert (gc_record.settings.method, baseline_record.settings.method) == ("gc", "baseline")
-    assert gc_record.settings.training == baseline_record.settings.training
-    assert (gc_record.settings.training.epochs, gc_record.settings.training.seed) == (2, shared_run.SEED)
-    assert "GC" in gc_record.optimizer and "GC" not in baseline_record.optimizer
-    assert len(gc_record.epoch_seconds) == 2 and len(gc_record.history["val_loss"]) == 2
+def test_each_pair_starts_from_the_same_weights_and_pairs_differ(first_run):
+    records = {(method, seed): _training_record(first_run.nodes, method, seed)
+               for method in ("gc", "baseline") for seed in shared_run.SEEDS}
+    first, second = shared_run.SEEDS
+    for seed in shared_run.SEEDS:
+        gc_record, baseline_record = records["gc", seed], records["baseline", seed]
+        assert gc_record.initial_weights_sha256 == baseline_record.initial_weights_sha256
+        assert (gc_record.settings.method, baseline_record.settings.method) == ("gc", "baseline")
+        assert gc_record.settings.training == baseline_record.settings.training
+        assert (gc_record.settings.training.epochs, gc_record.settings.training.seed) == (2, seed)
+        assert "GC" in gc_record.optimizer and "GC" not in baseline_record.optimizer
+        assert len(gc_record.epoch_seconds) == 2 and len(gc_record.history["val_loss"]) == 2
+    assert records["gc", first].initial_weights_sha256 != records["gc", second].initial_weights_sha256
     for record in records.values():  # the whole fit() holds its epochs; the export is timed on its own
         assert 0 < sum(record.epoch_seconds) <= record.fit_seconds and record.export_seconds > 0
-    assert any(name.startswith("events.out.tfevents") for _, _, names in
-               os.walk(nodes["trainer_gc"].output("model_run").uri) for name in names)
 
 
-def test_evaluator_reports_metrics_for_both_models_on_the_test_split(first_run, shared_data):
-    metrics = _evaluation_metrics(first_run.nodes)
+def test_tensorboard_logs_gc_as_a_hyperparameter(first_run):
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    for (method, seed), node_id in shared_run.TRAINER_IDS.items():
+        model_run_uri = first_run.nodes[node_id].output("model_run").uri
+        accumulator = event_accumulator.EventAccumulator(model_run_uri)
+        accumulator.Reload()
+        content = accumulator.PluginTagToContent("hparams")
+        session = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+        hparams = session.session_start_info.hparams
+        assert set(hparams) == {"gc"}
+        assert hparams["gc"].bool_value is (method == "gc")
+
+
+def test_evaluators_report_metrics_for_both_models_on_the_test_split(first_run, shared_data):
     test_images = [path for path in shared_run.image_files(shared_data) if path.startswith("test/")]
-    for model_name in ("gc", "baseline"):
-        assert {"binary_accuracy", "auc", "precision", "recall", "binary_crossentropy", "example_count"} <= set(
-            metrics[model_name])
-        assert metrics[model_name]["example_count"] == len(set(test_images) - shared_run.REJECTED_PATHS)
-        assert 0.0 <= metrics[model_name]["binary_accuracy"] <= 1.0
+    for seed in shared_run.SEEDS:
+        metrics = _evaluation_metrics(first_run.nodes, seed)
+        for model_name in ("gc", "baseline"):
+            assert {"binary_accuracy", "auc", "precision", "recall", "binary_crossentropy", "example_count"} <= set(
+                metrics[model_name])
+            assert metrics[model_name]["example_count"] == len(set(test_images) - shared_run.REJECTED_PATHS)
+            assert 0.0 <= metrics[model_name]["binary_accuracy"] <= 1.0
 
 
-def test_selection_record_matches_the_evaluation(first_run):
+def test_study_follows_from_the_evaluations_and_exactly_one_trained_model_is_pushed(first_run):
     nodes = first_run.nodes
-    metrics = _evaluation_metrics(nodes)
-    decision = _selection(nodes).decision
-    gc_accuracy = metrics["gc"]["binary_accuracy"]
-    baseline_accuracy = metrics["baseline"]["binary_accuracy"]
-    assert (decision.gc_value, decision.baseline_value) == (gc_accuracy, baseline_accuracy)
-    if gc_accuracy != baseline_accuracy:
-        assert decision.winner == ("gc" if gc_accuracy > baseline_accuracy else "baseline")
+    selection = _selection(nodes)
+    study = selection.study
+    assert [seed.seed for seed in study.seeds] == list(shared_run.SEEDS)
+    for seed in study.seeds:
+        metrics = _evaluation_metrics(nodes, seed.seed)
+        assert (seed.gc, seed.baseline) == (metrics["gc"]["binary_accuracy"], metrics["baseline"]["binary_accuracy"])
+        # McNemar's counts come from the models' own predictions; they reproduce TFMA's accuracy difference.
+        assert (seed.gc_only - seed.baseline_only) / seed.examples == pytest.approx(seed.difference, abs=1e-6)
+    differences = [seed.difference for seed in study.seeds]
+    assert study.mean_difference == pytest.approx(np.mean(differences))
+    low, high = study.interval_95
+    assert low <= study.mean_difference <= high
+    assert study.verdict == ("gc_better" if low > 0 else "gc_worse" if high < 0 else "no_detectable_difference")
+
+    choice = selection.choice
+    assert choice.method == ("gc" if study.verdict == "gc_better" else "baseline")
+    eligible = [c for c in selection.candidates if c.method == choice.method]
+    assert max(c.eval_accuracy for c in eligible) == next(
+        c.eval_accuracy for c in eligible if c.seed == choice.seed)
+    trained = nodes[shared_run.TRAINER_IDS[choice.method, choice.seed]].output("model").uri
+    assert selection.selected_from == trained
     blessing = nodes["ModelSelection"].output("blessing")
-    assert metadata_reader.custom_property(blessing, "winner") == decision.winner
+    assert metadata_reader.custom_property(blessing, "verdict") == study.verdict
     assert metadata_reader.custom_property(blessing, "blessed") == 1
-    assert "Winner:" in first_run.console and f"{gc_accuracy:.4f}" in first_run.console
+    serving = os.listdir(os.path.join(first_run.output, "serving_model"))
+    assert len(serving) == 1
+    pushed_model = os.path.join(first_run.output, "serving_model", serving[0])
+    with open(os.path.join(pushed_model, "saved_model.pb"), "rb") as pushed, open(
+            os.path.join(trained, "Format-Serving", "saved_model.pb"), "rb") as original:
+        assert pushed.read() == original.read()
+
+
+def test_the_console_ends_with_the_seeds_the_interval_and_the_verdict(first_run):
+    study = _selection(first_run.nodes).study
+    console = first_run.console
+    for seed in study.seeds:
+        assert f"seed {seed.seed}" in console and f"{seed.gc:.4f}" in console and f"{seed.baseline:.4f}" in console
+    assert f"95% interval [{study.interval_95[0]:+.4f}, {study.interval_95[1]:+.4f}]" in console
+    assert "Verdict: " in console
+    assert "cannot reach p < 0.05" in console  # two seeds: the exact test's smallest p is 0.5
 
 
 def _encode(array: np.ndarray, image_format: str) -> bytes:
@@ -149,8 +200,8 @@ def test_impossible_floor_reruns_only_the_selection_pushes_nothing_and_says_why(
     # The floor is a parameter of the selection only: the Evaluator's config does not depend on it.
     assert {node_id for node_id, node in nodes.items() if node.state != "CACHED"} == {"ModelSelection", "Pusher"}
     selection = _selection(nodes)
-    assert selection.decision.winner is None and selection.should_push is False
-    assert "floor" in selection.decision.reason
+    assert selection.should_push is False
+    assert "floor" in selection.choice.reason
     assert metadata_reader.custom_property(nodes["ModelSelection"].output("blessing"), "blessed") == 0
     assert metadata_reader.custom_property(nodes["Pusher"].output("pushed_model"), "pushed", 0) == 0
     assert "Nothing was pushed." in impossible_floor_run.console

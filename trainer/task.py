@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
 from absl import logging
+from tensorboard.plugins.hparams import api as hparams_api
 
 from trainer import data, export, model as model_lib
 from trainer.config import LEARNING_RATE, TrainerSettings
@@ -47,6 +48,13 @@ def weights_fingerprint(model: tf_keras.Model) -> str:
     for weight in model.get_weights():
         digest.update(weight.tobytes())
     return digest.hexdigest()
+
+
+def log_hyperparameters(log_dir: str, settings: TrainerSettings) -> None:
+    """Records `gc` (true/false) as TensorBoard's HParams hyperparameter, so runs group by method, not by seed."""
+    with tf.summary.create_file_writer(log_dir).as_default():
+        hparams_api.hparams({"gc": settings.use_gc},
+                            trial_id=f"{settings.method}_seed{settings.training.seed}")
 
 
 def training_strategy() -> tf.distribute.Strategy:
@@ -95,8 +103,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     model.summary(print_fn=logging.info)
     initial_fingerprint = weights_fingerprint(model)
 
+    log_hyperparameters(fn_args.model_run_dir, settings)
     timer = EpochTimer()
-    progress = EpochProgress(settings.method, training.epochs, timer.epoch_seconds)
+    progress = EpochProgress(f"{settings.method} seed {training.seed}", training.epochs, timer.epoch_seconds)
     fit_started = time.perf_counter()
     history = model.fit(
         train_dataset,

@@ -1,90 +1,178 @@
-"""ModelSelection: the TFX step between the Evaluator and the Pusher that picks the GC or the baseline model.
+"""ModelSelection: the TFX step after the Evaluators that compares GC with the baseline over every seed, states
+the verdict, and hands the one model to push to the standard Pusher.
 
-The Evaluator's blessing speaks only for its candidate, so it cannot push "whichever is better". This component
-reads both models' TFMA metrics, applies `rules.select_better_model`, copies the chosen model into its own Model
-output and writes a ModelBlessing the standard Pusher understands (custom property `blessed` = 1 or 0).
+The Evaluator's blessing speaks only for its candidate, so it cannot push "whichever is better", and a verdict
+needs every seed at once. This component takes, per seed, that pair's Evaluator output and both models, plus the
+Examples: it reads each pair's TFMA metrics, predicts the test split with both models for McNemar's paired test
+and the eval split for the seed choice (`predictions`), computes the study (`paired_statistics`), applies the
+push rule (`rules`), copies the chosen model into its own Model output and writes a ModelBlessing the Pusher
+understands (custom property `blessed` = 1 or 0) with `selection.json` beside it.
+
+Its inputs depend on the seeds, so the spec class is built per seed list (`ModelSelection(seeds=...)`); the
+executor reads the seeds back from its `seeds` parameter. Every runner passes the inputs by key.
 """
 import os
-from typing import Sequence
+from typing import Any, Dict, List, Sequence, Type
 
 from absl import logging
 from tfx import types
 from tfx.components.evaluator import constants as evaluator_constants
+from tfx.dsl.components.base import base_component, base_executor, executor_spec
 from tfx.dsl.io import fileio
-from tfx.types import standard_artifacts
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.utils import io_utils, path_utils
-from tfx.v1.dsl.components import InputArtifact, OutputArtifact, Parameter, component
 
-from components.model_selection import rules, tfma_metrics
+from components.model_selection import paired_statistics, predictions, rules, tfma_metrics
 from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord, json_numbers
 from trainer.config import BASELINE, GC, METHODS
 
-# Custom properties set on both outputs, besides the blessing's `blessed`, `current_model`, `current_model_id` and the
-# model's `selected_from`.
-WINNER_PROPERTY = "winner"  # "gc", "baseline", or "none" when the best model misses the floor
-BEST_PROPERTY = "best"
-METRIC_PROPERTY = "metric"
-VALUE_PROPERTIES = {method: f"{method}_value" for method in METHODS}
-QUALITY_FLOOR_PROPERTY = "quality_floor"
-DECIDED_BY_PROPERTY = "decided_by"
+EXAMPLES_KEY = "examples"
+MODEL_KEY = "model"
+BLESSING_KEY = "blessing"
+SEEDS_KEY = "seeds"
+QUALITY_FLOOR_KEY = "quality_floor"
+EVAL_SPLIT, TEST_SPLIT = "eval", "test"
+
+# Custom properties set on both outputs, besides the blessing's `blessed`, `current_model`, `current_model_id`.
+VERDICT_PROPERTY = "verdict"
+METHOD_PROPERTY = "method"  # of the chosen model, pushed or not
+SEED_PROPERTY = "seed"
+INTERVAL_PROPERTIES = ("interval_low", "interval_high")
 REASON_PROPERTY = "reason"
 SELECTED_FROM_PROPERTY = "selected_from"  # URI of the input Model that the output model was copied from
-NO_WINNER = "none"
 
 
-def parse_tie_breakers(tie_breakers: str) -> Sequence[str]:
-    """Metric names from a comma-separated parameter.
-
-    A string rather than a list because every runner passes strings through unchanged, while Kubeflow V2 turns
-    list parameters into JSON text.
-    """
-    return tuple(name.strip() for name in tie_breakers.split(",") if name.strip())
+def evaluation_key(seed: int) -> str:
+    return f"evaluation_seed{seed}"
 
 
-@component
-def ModelSelection(  # pylint: disable=invalid-name  (TFX components are named like classes)
-    evaluation: InputArtifact[standard_artifacts.ModelEvaluation],
-    gc_model: InputArtifact[standard_artifacts.Model],
-    baseline_model: InputArtifact[standard_artifacts.Model],
-    model: OutputArtifact[standard_artifacts.Model],
-    blessing: OutputArtifact[standard_artifacts.ModelBlessing],
-    quality_floor: Parameter[float],
-    metric: Parameter[str] = rules.PRIMARY_METRIC,
-    tie_breakers: Parameter[str] = "auc",
-) -> None:
-    """Selects the better of the GC and the baseline model, for the standard Pusher.
+def model_key(method: str, seed: int) -> str:
+    return f"{method}_model_seed{seed}"
 
-    Args:
-      evaluation: the Evaluator's output, with TFMA models named "gc" (the Evaluator's candidate) and "baseline".
-      gc_model: the GC Trainer's model (the Evaluator's `model`).
-      baseline_model: the baseline Trainer's model (the Evaluator's `baseline_model`).
-      model: receives a copy of the selected model; of the better one, unblessed, when none meets the floor.
-      blessing: `blessed` 1 when a model was selected, else 0; `selection.json` explains the decision.
-      quality_floor: worst acceptable value of `metric` (a ceiling when lower is better); the only place the
-        pipeline applies it.
-      metric: TFMA metric name deciding the comparison; its direction follows from the name.
-      tie_breakers: comma-separated metric names consulted in order when `metric` ties.
-    """
-    metrics_by_model = tfma_metrics.load_overall_metrics_by_model(evaluation.uri)
-    metrics = {method: tfma_metrics.metrics_of_model(metrics_by_model, method) for method in METHODS}
-    tie_breaker_names = parse_tie_breakers(tie_breakers)
-    decision = rules.select_better_model(metrics[GC], metrics[BASELINE], quality_floor=quality_floor, metric=metric,
-                                         tie_breakers=tie_breaker_names)
-    logging.info("Model selection: %s", decision.reason)
 
-    models = {GC: gc_model, BASELINE: baseline_model}
-    source = models[decision.best]
-    copy_model_artifact(source, model.uri)
-    model.set_string_custom_property(SELECTED_FROM_PROPERTY, source.uri)
-    _set_decision_properties(model, decision)
+def format_seeds(seeds: Sequence[int]) -> str:
+    """The `seeds` parameter: comma-separated, a string because every runner passes strings through unchanged."""
+    return ",".join(str(seed) for seed in seeds)
 
-    _bless(blessing, decision, source)
-    record = SelectionRecord(
-        decision=decision, tie_breakers=tuple(tie_breaker_names),
-        metrics={method: json_numbers(method_metrics) for method, method_metrics in metrics.items()},
-        model_uris={method: artifact.uri for method, artifact in models.items()}, selected_from=source.uri,
-        selected_model_uri=model.uri, evaluation_uri=evaluation.uri)
-    io_utils.write_string_file(os.path.join(blessing.uri, SELECTION_FILE), record.to_json())
+
+def parse_seeds(text: str) -> List[int]:
+    seeds = [int(part) for part in text.split(",") if part.strip()]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must name distinct whole numbers, got {text!r}")
+    return seeds
+
+
+class ModelSelectionSpec(types.ComponentSpec):
+    """Parameters and outputs; `spec_class` adds the per-seed inputs."""
+
+    PARAMETERS = {
+        SEEDS_KEY: ExecutionParameter(type=str),
+        QUALITY_FLOOR_KEY: ExecutionParameter(type=float),
+    }
+    INPUTS: Dict[str, ChannelParameter] = {}
+    OUTPUTS = {
+        MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
+        BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing),
+    }
+
+
+def spec_class(seeds: Sequence[int]) -> Type[ModelSelectionSpec]:
+    """A ModelSelectionSpec whose inputs are the Examples and, per seed, the evaluation and both models."""
+    inputs = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
+    for seed in seeds:
+        inputs[evaluation_key(seed)] = ChannelParameter(type=standard_artifacts.ModelEvaluation)
+        for method in METHODS:
+            inputs[model_key(method, seed)] = ChannelParameter(type=standard_artifacts.Model)
+    return type("ModelSelectionSpec", (ModelSelectionSpec,), {"INPUTS": inputs})
+
+
+class Executor(base_executor.BaseExecutor):
+    """Computes the study and the choice; see the module docstring."""
+
+    def Do(self, input_dict: Dict[str, List[types.Artifact]], output_dict: Dict[str, List[types.Artifact]],
+           exec_properties: Dict[str, Any]) -> None:
+        seeds = parse_seeds(exec_properties[SEEDS_KEY])
+        quality_floor = float(exec_properties[QUALITY_FLOOR_KEY])
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        models = {(method, seed): artifact_utils.get_single_instance(input_dict[model_key(method, seed)])
+                  for seed in seeds for method in METHODS}
+        evaluations = {seed: artifact_utils.get_single_instance(input_dict[evaluation_key(seed)]) for seed in seeds}
+        splits = {split: predictions.load_split(examples, split) for split in (EVAL_SPLIT, TEST_SPLIT)}
+
+        seed_results, pairs, candidates, test_metrics = [], [], [], {}
+        for seed in seeds:
+            by_model = tfma_metrics.load_overall_metrics_by_model(evaluations[seed].uri)
+            metrics = {method: tfma_metrics.metrics_of_model(by_model, method) for method in METHODS}
+            test_metrics[str(seed)] = {method: json_numbers(values) for method, values in metrics.items()}
+            correct = {}
+            for method in METHODS:
+                test_probability = predictions.probabilities(models[method, seed], splits[TEST_SPLIT])
+                correct[method] = predictions.correct(test_probability, splits[TEST_SPLIT].labels)
+                _check_agreement(method, seed, float(correct[method].mean()),
+                                 metrics[method][rules.PRIMARY_METRIC], correct[method].size)
+                eval_probability = predictions.probabilities(models[method, seed], splits[EVAL_SPLIT])
+                candidates.append(rules.Candidate(
+                    method=method, seed=seed,
+                    eval_accuracy=float(predictions.correct(eval_probability, splits[EVAL_SPLIT].labels).mean()),
+                    eval_log_loss=predictions.log_loss(eval_probability, splits[EVAL_SPLIT].labels),
+                    test_value=metrics[method][rules.PRIMARY_METRIC]))
+            pair = paired_statistics.PairedPredictions(correct[GC], correct[BASELINE])
+            pairs.append(pair)
+            seed_results.append(paired_statistics.seed_result(
+                seed, metrics[GC][rules.PRIMARY_METRIC], metrics[BASELINE][rules.PRIMARY_METRIC], pair))
+            logging.info("Seed %d: GC %.4f, baseline %.4f, McNemar exact p %.4g.", seed, seed_results[-1].gc,
+                         seed_results[-1].baseline, seed_results[-1].mcnemar_p)
+
+        study = paired_statistics.summarize(rules.PRIMARY_METRIC, seed_results, pairs)
+        choice = rules.choose_model(study.verdict, candidates, quality_floor)
+        logging.info("Verdict %s, 95%% interval [%.4f, %.4f]; %s", study.verdict, *study.interval_95, choice.reason)
+
+        source = models[choice.method, choice.seed]
+        model = artifact_utils.get_single_instance(output_dict[MODEL_KEY])
+        blessing = artifact_utils.get_single_instance(output_dict[BLESSING_KEY])
+        copy_model_artifact(source, model.uri)
+        model.set_string_custom_property(SELECTED_FROM_PROPERTY, source.uri)
+        for artifact in (model, blessing):
+            _set_decision_properties(artifact, study, choice)
+        _bless(blessing, choice, source)
+        record = SelectionRecord(
+            study=study, rule=rules.RULE, choice=choice, candidates=candidates, test_metrics=test_metrics,
+            model_uris={str(seed): {method: models[method, seed].uri for method in METHODS} for seed in seeds},
+            evaluation_uris={str(seed): evaluations[seed].uri for seed in seeds},
+            selected_from=source.uri, selected_model_uri=model.uri)
+        io_utils.write_string_file(os.path.join(blessing.uri, SELECTION_FILE), record.to_json())
+
+
+class ModelSelection(base_component.BaseComponent):
+    """Compares GC with the baseline over `seeds` and selects the one model to push (see the module docstring)."""
+
+    SPEC_CLASS = ModelSelectionSpec
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
+
+    def __init__(self, *, examples: types.BaseChannel, evaluations: Dict[int, types.BaseChannel],
+                 models: Dict[str, Dict[int, types.BaseChannel]], quality_floor: float) -> None:
+        """`evaluations` maps seed -> Evaluator output; `models` maps method -> seed -> Trainer model."""
+        seeds = sorted(evaluations)
+        if any(sorted(models.get(method, {})) != seeds for method in METHODS):
+            raise ValueError(f"Need a GC and a baseline model for every evaluated seed {seeds}, got "
+                             f"{ {method: sorted(by_seed) for method, by_seed in models.items()} }")
+        channels = {EXAMPLES_KEY: examples}
+        for seed in seeds:
+            channels[evaluation_key(seed)] = evaluations[seed]
+            channels.update({model_key(method, seed): models[method][seed] for method in METHODS})
+        spec = spec_class(seeds)(
+            **channels, seeds=format_seeds(seeds), quality_floor=float(quality_floor),
+            model=types.Channel(type=standard_artifacts.Model),
+            blessing=types.Channel(type=standard_artifacts.ModelBlessing))
+        super().__init__(spec=spec)
+
+
+def _check_agreement(method: str, seed: int, own: float, tfma: float, examples: int) -> None:
+    """Our predictions and TFMA's must agree on accuracy, or the paired test would speak about other numbers."""
+    if abs(own - tfma) > 0.5 / examples:
+        logging.warning("The %s model of seed %d scores test accuracy %.6f here but %.6f in TFMA; a prediction at "
+                        "the 0.5 threshold may round differently between batches.", method, seed, own, tfma)
 
 
 def copy_model_artifact(source: types.Artifact, destination_uri: str) -> None:
@@ -103,28 +191,25 @@ def copy_model_artifact(source: types.Artifact, destination_uri: str) -> None:
             io_utils.copy_dir(old_layout_dir, model_dir(destination_uri, False))
 
 
-def _bless(blessing: types.Artifact, decision: rules.SelectionDecision, source: types.Artifact) -> None:
+def _bless(blessing: types.Artifact, choice: rules.Choice, source: types.Artifact) -> None:
     """Marks the blessing exactly as the Evaluator does, so the standard Pusher and resolvers read it."""
     blessing.set_int_custom_property(
         evaluator_constants.ARTIFACT_PROPERTY_BLESSED_KEY,
-        evaluator_constants.BLESSED_VALUE if decision.should_push else evaluator_constants.NOT_BLESSED_VALUE)
+        evaluator_constants.BLESSED_VALUE if choice.should_push else evaluator_constants.NOT_BLESSED_VALUE)
     # The blessed (or rejected) input model; LatestBlessedModelStrategy finds it by this id.
     blessing.set_string_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, source.uri)
     blessing.set_int_custom_property(evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, source.id)
-    marker = (evaluator_constants.BLESSED_FILE_NAME if decision.should_push
+    marker = (evaluator_constants.BLESSED_FILE_NAME if choice.should_push
               else evaluator_constants.NOT_BLESSED_FILE_NAME)
     io_utils.write_string_file(os.path.join(blessing.uri, marker), "")
-    _set_decision_properties(blessing, decision)
 
 
-def _set_decision_properties(artifact: types.Artifact, decision: rules.SelectionDecision) -> None:
-    """Records the decision in ML Metadata, so it is queryable without reading selection.json."""
-    artifact.set_string_custom_property(WINNER_PROPERTY, decision.winner or NO_WINNER)
-    artifact.set_string_custom_property(BEST_PROPERTY, decision.best)
-    artifact.set_string_custom_property(METRIC_PROPERTY, decision.metric)
-    artifact.set_float_custom_property(VALUE_PROPERTIES[GC], decision.gc_value)
-    artifact.set_float_custom_property(VALUE_PROPERTIES[BASELINE], decision.baseline_value)
-    artifact.set_float_custom_property(QUALITY_FLOOR_PROPERTY, decision.quality_floor)
-    artifact.set_string_custom_property(DECIDED_BY_PROPERTY, decision.decided_by)
-    artifact.set_string_custom_property(REASON_PROPERTY, decision.reason)
-
+def _set_decision_properties(artifact: types.Artifact, study: paired_statistics.Study,
+                             choice: rules.Choice) -> None:
+    """Records the verdict and the choice in ML Metadata, so they are queryable without reading selection.json."""
+    artifact.set_string_custom_property(VERDICT_PROPERTY, study.verdict)
+    for name, bound in zip(INTERVAL_PROPERTIES, study.interval_95):
+        artifact.set_float_custom_property(name, bound)
+    artifact.set_string_custom_property(METHOD_PROPERTY, choice.method)
+    artifact.set_int_custom_property(SEED_PROPERTY, choice.seed)
+    artifact.set_string_custom_property(REASON_PROPERTY, choice.reason)

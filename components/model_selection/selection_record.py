@@ -1,13 +1,15 @@
-"""`selection.json`: what ModelSelection decided and from which numbers, written into its blessing artifact.
+"""`selection.json`: the study (per-seed results, interval, test, verdict), the rule and the model it chose,
+written into ModelSelection's blessing artifact.
 
 The run summary and the report read it through `SelectionRecord.from_json`; no TFX here, so they stay light.
 """
 import dataclasses
 import json
 import math
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
-from components.model_selection.rules import SelectionDecision
+from components.model_selection.paired_statistics import SeedResult, Study
+from components.model_selection.rules import Candidate, Choice
 
 SELECTION_FILE = "selection.json"
 
@@ -20,29 +22,45 @@ def json_numbers(metrics: Mapping[str, float]) -> Dict[str, Optional[float]]:
 
 @dataclasses.dataclass(frozen=True)
 class SelectionRecord:
-    """The decision, the test metrics it was made from, and the artifacts involved."""
+    """What was compared, what it showed, and what was pushed; seeds are keys as strings (JSON objects)."""
 
-    decision: SelectionDecision
-    tie_breakers: Tuple[str, ...]
-    metrics: Dict[str, Dict[str, Optional[float]]]  # method -> TFMA metric name -> value (None for NaN)
-    model_uris: Dict[str, str]  # method -> its Trainer's Model artifact
+    study: Study
+    rule: str
+    choice: Choice
+    candidates: List[Candidate]
+    test_metrics: Dict[str, Dict[str, Dict[str, Optional[float]]]]  # seed -> method -> TFMA metric -> value
+    model_uris: Dict[str, Dict[str, str]]  # seed -> method -> its Trainer's Model artifact
+    evaluation_uris: Dict[str, str]  # seed -> its Evaluator's output
     selected_from: str  # the model artifact copied into the selection's own Model output
     selected_model_uri: str
-    evaluation_uri: str
 
     @property
     def should_push(self) -> bool:
-        return self.decision.should_push
+        return self.choice.should_push
+
+    @property
+    def seeds(self) -> List[int]:
+        return [result.seed for result in self.study.seeds]
 
     def to_json(self) -> str:
         document = dataclasses.asdict(self)
-        document["should_push"] = self.should_push  # for people who open the file
+        # For people who open the file: the derived values beside the stored ones.
+        document["should_push"] = self.should_push
+        document["study"]["seed_caveat"] = self.study.seed_caveat
+        for row, result in zip(document["study"]["seeds"], self.study.seeds):
+            row["difference"] = result.difference
         return json.dumps(document, indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "SelectionRecord":
         document = json.loads(text)
-        return cls(decision=SelectionDecision(**document["decision"]),
-                   tie_breakers=tuple(document["tie_breakers"]), metrics=document["metrics"],
-                   model_uris=document["model_uris"], selected_from=document["selected_from"],
-                   selected_model_uri=document["selected_model_uri"], evaluation_uri=document["evaluation_uri"])
+        study: Dict[str, Any] = dict(document["study"])
+        study.pop("seed_caveat", None)
+        seeds = [SeedResult(**{key: value for key, value in row.items() if key != "difference"})
+                 for row in study.pop("seeds")]
+        study["interval_95"] = tuple(study["interval_95"])
+        return cls(study=Study(seeds=seeds, **study), rule=document["rule"], choice=Choice(**document["choice"]),
+                   candidates=[Candidate(**row) for row in document["candidates"]],
+                   test_metrics=document["test_metrics"], model_uris=document["model_uris"],
+                   evaluation_uris=document["evaluation_uris"], selected_from=document["selected_from"],
+                   selected_model_uri=document["selected_model_uri"])
