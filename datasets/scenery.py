@@ -9,9 +9,9 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-MIN_FIGURE_CONTRAST = 70.0  # RGB distance between a figure's main colour and the background's mean colour
-MAX_BLOTCH_AMPLITUDE = 30.0  # low-frequency colour variation of the backdrop, in 0-255 units
-CLUTTER_SHAPES = (2, 12)  # how many clutter shapes a background gets: low inclusive, high exclusive
+MIN_FIGURE_CONTRAST = 100.0  # RGB distance between a figure's main colour and the background's mean colour
+MAX_BLOTCH_AMPLITUDE = 15.0  # low-frequency colour variation of the backdrop, in 0-255 units
+CLUTTER_SHAPES = (0, 4)  # how many clutter shapes a background gets: low inclusive, high exclusive
 
 
 def random_colour(rng: np.random.Generator) -> np.ndarray:

@@ -28,7 +28,7 @@ HORSE_SHARE = {"train": (500, 1027), "test": (128, 256)}
 SUPERSAMPLING = 2  # drawn at twice the size and averaged down, for smooth edges like the rendered originals
 MAX_NOISE_STDDEV = 6.0  # per-pixel Gaussian noise, in 0-255 units
 SOURCE = "synth"
-MARKER_VERSION = 1  # bump when drawing changes, so older folders are redrawn rather than reused
+MARKER_VERSION = 2  # bump when drawing changes, so older folders are redrawn rather than reused
 
 
 @dataclasses.dataclass(frozen=True)

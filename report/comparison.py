@@ -9,6 +9,9 @@ from trainer.config import BASELINE, GC
 
 DECISION_THRESHOLD = 0.5  # the threshold Keras' and TFMA's binary accuracy use
 TIE = "tie"
+# Names TFMA/Keras give to metrics where smaller is better; any other metric counts as higher-is-better.
+LOWER_IS_BETTER_METRICS = frozenset({"loss", "binary_crossentropy", "mean_squared_error", "mean_absolute_error",
+                                     "expected_calibration_error"})
 TIMING_CAVEAT = ("Rough, in-pipeline figure: GC/baseline ratio of the mean epoch time after the first epoch, each "
                  "Trainer timed once on a possibly busy machine, input pipeline included. The gc_overhead benchmark "
                  "(make bench) is the real measure.")
@@ -29,9 +32,9 @@ class MetricRow:
 def _better(name: str, gc: Optional[float], baseline: Optional[float]) -> Optional[str]:
     if name == "example_count" or not (formatting.is_number(gc) and formatting.is_number(baseline)):
         return None
-    if abs(gc - baseline) <= rules.DEFAULT_TOLERANCE:
+    if abs(gc - baseline) <= rules.TOLERANCE:
         return TIE
-    return GC if (gc > baseline) == rules.metric_higher_is_better(name) else BASELINE
+    return GC if (gc > baseline) == (name not in LOWER_IS_BETTER_METRICS) else BASELINE
 
 
 def metric_rows(data: ReportData) -> List[MetricRow]:

@@ -63,7 +63,7 @@ def _verdict_section(data: ReportData) -> str:
         "</p>",
         f"<p>Mean difference GC − baseline in test {escape(study.metric)}: "
         f"{escape(formatting.difference(study.mean_difference, study.metric))}{escape(spread)}; 95% interval "
-        f'<span class="interval">{escape(formatting.interval(study.interval_95))}</span>, p = '
+        f"<strong>{escape(formatting.interval(study.interval_95))}</strong>, p = "
         f"{escape(formatting.p_value(study.p_value))} ({escape(study.test)}). GC wins {study.wins}, ties "
         f"{study.ties}, loses {study.losses}. The smallest difference this run could detect (80% power) is about "
         f"{study.smallest_detectable_difference:.4f}.</p>"]

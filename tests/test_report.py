@@ -20,8 +20,10 @@ from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 import shared_run
 from cli import main as cli
 from components.image_example_gen.ingestion_report import IngestionSummary
-from components.model_selection import tfma_metrics
-from components.model_selection.rules import SelectionDecision
+import numpy as np
+
+from components.model_selection import paired_statistics, tfma_metrics
+from components.model_selection.rules import RULE, Candidate, Choice
 from components.model_selection.selection_record import SelectionRecord
 from report import (build, comparison, data_statistics, evaluation_results, formatting, html_page, metadata_reader,
                     report_data, summary_json, training_records)
@@ -41,18 +43,20 @@ class _PageParser(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.tags: List[Tuple[str, Dict[str, str]]] = []
         self.text: List[str] = []
-        self.metric_cells: List[Dict[str, str]] = []
+        self.metric_cells: List[Dict[str, str]] = []  # the test metrics table's
+        self.seed_cells: List[Dict[str, str]] = []  # the verdict's per-seed table's
         self._open_metric_cell = None
 
     def handle_starttag(self, tag, attrs):
         attributes = {name: value or "" for name, value in attrs}
         self.tags.append((tag, attributes))
-        if tag == "td" and "data-metric" in attributes:
+        if tag == "td" and ("data-metric" in attributes or "data-seed" in attributes):
             self._open_metric_cell = {**attributes, "text": ""}
 
     def handle_endtag(self, tag):
         if tag == "td" and self._open_metric_cell is not None:
-            self.metric_cells.append(self._open_metric_cell)
+            cells = self.seed_cells if "data-seed" in self._open_metric_cell else self.metric_cells
+            cells.append(self._open_metric_cell)
             self._open_metric_cell = None
 
     def handle_data(self, data):
@@ -195,15 +199,30 @@ def test_training_record_file_round_trips_and_spells_out_derived_seconds():
     assert (document["first_epoch_seconds"], document["later_epoch_seconds_mean"]) == (12.0, pytest.approx(2.3))
 
 
-def _selection(**decision_overrides) -> SelectionRecord:
-    decision = SelectionDecision(winner="gc", best="gc", metric="binary_accuracy", higher_is_better=True,
-                                 gc_value=0.75, baseline_value=0.75, quality_floor=0.5, decided_by="auc",
-                                 reason=HOSTILE_TEXT)
-    return SelectionRecord(decision=dataclasses.replace(decision, **decision_overrides), tie_breakers=("auc",),
-                           metrics={"gc": {"binary_accuracy": 0.75}, "baseline": {"binary_accuracy": 0.75}},
-                           model_uris={"gc": "/runs/gc/model", "baseline": "/runs/baseline/model"},
-                           selected_from="/runs/gc/model", selected_model_uri="/runs/selection/model",
-                           evaluation_uri="/runs/evaluator")
+def _pairs(gc_only: int, baseline_only: int, both: int) -> paired_statistics.PairedPredictions:
+    gc = [True] * gc_only + [False] * baseline_only + [True] * both + [False] * (8 - gc_only - baseline_only - both)
+    baseline = [False] * gc_only + [True] * baseline_only + [True] * both + [False] * (8 - gc_only - baseline_only
+                                                                                        - both)
+    return paired_statistics.PairedPredictions(np.array(gc), np.array(baseline))
+
+
+def _selection(pushed: bool = True, reason: str = HOSTILE_TEXT) -> SelectionRecord:
+    """Two seeds: seed 42 GC 0.875 vs 0.75 (2 / 1 discordant), seed 43 GC 0.75 vs 0.75 (1 / 1)."""
+    pairs = [_pairs(2, 1, 5), _pairs(1, 1, 5)]
+    seeds = [paired_statistics.seed_result(42, 0.875, 0.75, pairs[0]),
+             paired_statistics.seed_result(43, 0.75, 0.75, pairs[1])]
+    study = paired_statistics.summarize("binary_accuracy", seeds, pairs)
+    candidates = [Candidate(method, seed, 0.7, 0.6, 0.75) for seed in (42, 43) for method in ("gc", "baseline")]
+    return SelectionRecord(
+        study=study, rule=RULE,
+        choice=Choice(method="baseline", seed=42, test_value=0.75, quality_floor=0.5, should_push=pushed,
+                      reason=reason),
+        candidates=candidates,
+        test_metrics={str(seed): {"gc": {"binary_accuracy": 0.75}, "baseline": {"binary_accuracy": 0.75}}
+                      for seed in (42, 43)},
+        model_uris={str(seed): {"gc": f"/runs/gc{seed}", "baseline": f"/runs/baseline{seed}"} for seed in (42, 43)},
+        evaluation_uris={"42": "/runs/evaluator42", "43": "/runs/evaluator43"},
+        selected_from="/runs/baseline42", selected_model_uri="/runs/selection/model")
 
 
 def test_selection_record_file_round_trips():
@@ -237,6 +256,7 @@ def _report_data(**overrides) -> report_data.ReportData:
         selection=_selection(),
         pushed_destination=f"/serving/{HOSTILE_TEXT}",
         models=models,
+        models_seed=42,
         evaluator_check=evaluation_results.EvaluatorCheck(passed=False, failures=(HOSTILE_TEXT,)),
         statistics=[data_statistics.SplitStatistics("train", 42, {"horses": 20, "humans": 22}, 15000.0, 41, {})],
         anomalies={"train": (data_statistics.Anomaly("image", HOSTILE_TEXT, HOSTILE_TEXT),), "test": ()},
@@ -263,14 +283,23 @@ def test_page_compares_both_models_and_names_the_winner_and_the_push():
     assert cells[("gc", "auc")]["text"] == "0.8125" and cells[("baseline", "auc")]["text"] == "0.7500"
     assert cells[("gc", "precision")]["text"] == "n/a" and cells[("gc", "precision")]["data-value"] == "nan"
     assert "+0.0625" in page  # the AUC difference
-    assert f"Winner: GC, pushed to /serving/{HOSTILE_TEXT}" in "".join(_parse(page).text)
+    text = "".join(_parse(page).text)
+    assert f"Pushed baseline (no GC) (seed 42) to /serving/{HOSTILE_TEXT}." in text
+    assert "No detectable difference between GC and the baseline" in text
+    study = data.selection.study
+    assert f"95% interval {formatting.interval(study.interval_95)}" in text
+    assert "cannot reach p < 0.05" in text and RULE in text
+    seed_cells = {(cell["data-model"], cell["data-seed"]): cell["text"] for cell in _parse(page).seed_cells}
+    assert seed_cells == {("gc", "42"): "0.8750", ("baseline", "42"): "0.7500", ("gc", "43"): "0.7500",
+                          ("baseline", "43"): "0.7500"}
+    assert 'data-verdict="no_detectable_difference"' in page
     assert "1.15× (+15.0 %)" in page  # (2.2 + 2.4) / 2 over (2.0 + 2.0) / 2: the first epoch left out
     assert "tensorboard --logdir_spec" in page
 
 
 def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
     data = _report_data(
-        pushed_destination=None, selection=_selection(winner=None, reason="below floor"),
+        pushed_destination=None, selection=_selection(pushed=False, reason="below floor"),
         models={key: dataclasses.replace(model, plots=None, training=None)
                 for key, model in _report_data().models.items()},
         statistics=None, anomalies=None, evaluator_check=None,
@@ -279,7 +308,7 @@ def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
                "anomalies": "ExampleValidator did not run", "evaluator check": "no validation result"})
     text = "".join(_parse(html_page.render(data)).text)
 
-    assert "Nothing was pushed: the better model, GC, missed the quality floor" in text
+    assert "Nothing was pushed. below floor" in text
     assert "No evaluation plots: the Evaluator wrote no plots." in text
     for label in ("GC", "baseline (no GC)"):
         assert f"No confusion matrix for {label}" in text and f"No calibration plot for {label}" in text
@@ -301,6 +330,14 @@ def test_summary_json_is_strict_json_with_nan_as_null():
     assert document["models"]["gc"]["confusion_matrix_at_0.5"] == {
         "threshold": 0.5, "true_positives": 3, "false_positives": 1, "true_negatives": 3, "false_negatives": 1}
     assert document["selection"]["pushed"] is True
+    study = document["study"]
+    assert [row["seed"] for row in study["seeds"]] == [42, 43]
+    assert study["seeds"][0]["difference"] == 0.125 and study["seeds"][1]["difference"] == 0.0
+    assert study["mean_difference"] == 0.0625 and study["verdict"] == "no_detectable_difference"
+    assert study["interval_95"][0] < 0 < study["interval_95"][1]
+    assert study["pushed"] == {"method": "baseline", "seed": 42}
+    assert set(study) >= {"metric", "seeds", "mean_difference", "interval_95", "p_value", "test", "verdict",
+                          "pushed"}
     assert document["timing"]["gc_over_baseline_later_epoch_time"] == pytest.approx(1.15)
     assert document["same_initial_weights"] is True
 
@@ -378,9 +415,10 @@ def test_run_builds_the_report_and_prints_its_path(pushed):
 
 @pytest.mark.e2e
 def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pushed):
-    evaluation = tfma_metrics.load_overall_metrics_by_model(pushed.nodes["Evaluator"].output("evaluation").uri)
-    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(_page(pushed)).metric_cells}
     summary = _summary(pushed)
+    evaluator = shared_run.EVALUATOR_IDS[summary["models_seed"]]
+    evaluation = tfma_metrics.load_overall_metrics_by_model(pushed.nodes[evaluator].output("evaluation").uri)
+    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(_page(pushed)).metric_cells}
 
     for key in report_data.MODEL_KEYS:  # TFMA names the models by method too
         assert set(summary["models"][key]["test_metrics"]) == set(evaluation[key])
@@ -402,14 +440,18 @@ def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pu
 def test_report_agrees_with_selection_push_ingestion_and_the_confusion_counts(pushed):
     summary = _summary(pushed)
     with open(os.path.join(pushed.nodes["ModelSelection"].output("blessing").uri, "selection.json")) as selection:
-        decision = json.load(selection)["decision"]
+        selection_document = json.load(selection)
     pushed_model = pushed.nodes["Pusher"].output("pushed_model")
     examples_uri = pushed.nodes["ImageExampleGen"].output("examples").uri
     with open(os.path.join(examples_uri, "ingestion_summary.json")) as ingestion_file:
         ingestion = json.load(ingestion_file)
 
-    assert summary["selection"]["winner"] == decision["winner"] and summary["selection"]["reason"] == decision[
-        "reason"]
+    choice = selection_document["choice"]
+    assert (summary["selection"]["method"], summary["selection"]["seed"]) == (choice["method"], choice["seed"])
+    assert summary["selection"]["reason"] == choice["reason"] and summary["models_seed"] == choice["seed"]
+    assert summary["study"]["pushed"] == {"method": choice["method"], "seed": choice["seed"]}
+    assert [row["seed"] for row in summary["study"]["seeds"]] == list(shared_run.SEEDS)
+    assert summary["study"]["verdict"] == selection_document["study"]["verdict"]
     assert summary["selection"]["pushed"] is True
     assert summary["selection"]["pushed_destination"] == metadata_reader.custom_property(
         pushed_model, "pushed_destination")
@@ -445,9 +487,9 @@ def test_report_of_a_run_that_pushed_nothing_says_so(nothing_pushed):
     summary = _summary(nothing_pushed)
     text = "".join(_parse(_page(nothing_pushed)).text)
 
-    assert summary["selection"]["pushed"] is False and summary["selection"]["winner"] is None
+    assert summary["selection"]["pushed"] is False and summary["study"]["pushed"] is None
     assert summary["selection"]["pushed_destination"] is None
-    assert "Nothing was pushed: the better model" in text and "missed the quality floor" in text
+    assert "Nothing was pushed." in text and "below the floor" in text
     assert summary["selection"]["reason"] in text
     assert "Report (open it in a browser):" in nothing_pushed.console
 
