@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 PALETTE_SIZE = 3  # colour slots: 0 = main (coat, shirt), 1 = second (mane and tail, trousers), 2 = accents
 # Painted area of a figure as a fraction of the canvas, before the fit-in-frame limit. Figures this large (like the
 # real data's, which fill much of the frame) let the seed CNN learn the shapes at the seed's schedule: 10 epochs
-# of RMSprop 1e-4 reached test accuracy 0.93 (benchmarks/results.md, "Learnability"); at 0.06-0.16 it stayed at
+# of RMSprop 1e-4 reached test accuracy 0.93 (docs/study.md, "The default data"); at 0.06-0.16 it stayed at
 # chance.
 MIN_AREA_FRACTION = 0.20
 MAX_AREA_FRACTION = 0.40

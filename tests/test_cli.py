@@ -7,7 +7,7 @@ import pytest
 
 from cli import allocator, experiment_flags, main as cli
 from pipeline.experiment import ExperimentConfig
-from trainer.config import LEARNING_RATE
+from trainer.config import LEARNING_RATE, TrainingConfig
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["data", "synth"], ["data", "fetch"], ["report"],
@@ -27,6 +27,13 @@ def test_the_default_experiment_is_the_seed_experiment():
     training = experiment.training
     assert (training.epochs, training.batch_size, training.image_size) == (10, 128, 300)
     assert LEARNING_RATE == 1e-4
+    assert experiment.seeds == [42]  # one pair: the design card's two Trainers
+
+
+def test_seeds_count_up_from_the_seed():
+    experiment = ExperimentConfig(training=TrainingConfig(seed=7), seed_count=3)
+    assert experiment.seeds == [7, 8, 9]
+    assert [experiment.trainer_custom_config("gc", seed)["seed"] for seed in experiment.seeds] == [7, 8, 9]
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -35,6 +42,8 @@ def test_the_default_experiment_is_the_seed_experiment():
     (["--image-size", "93"], "--image-size 93 is too small for the CNN's five conv/pool blocks; use at least 94."),
     (["--eval-percent", "0"], "--eval-percent must be a whole number from 1 to 50"),
     (["--quality-floor", "nan"], "--quality-floor must be a number >= 0"),
+    (["--seeds", "0"], "--seeds must be a whole number from 1 to 64, got 0."),
+    (["--seeds", "65"], "--seeds must be a whole number from 1 to 64, got 65."),
 ])
 def test_run_rejects_a_bad_experiment_flag_before_any_heavy_import(flags, message, capsys):
     assert cli.main(["run", *flags]) == 1

@@ -1,7 +1,7 @@
 """`gc-tfx kubeflow compile`: the package open-source KFP v2 gets, read back exactly as the KFP client reads it.
 
 Two packages are compiled once per module (importing TFX dominates; compiling takes a fraction of a second):
-one with GPUs and CPU/memory limits on the Trainers, one with none.
+one of three seeds with GPUs and CPU/memory limits on the Trainers, one of the default single seed with none.
 """
 import json
 import os
@@ -18,9 +18,13 @@ from cli import main as cli
 IMAGE = "registry.example/team/gc-tfx:1.0"
 PIPELINE_ROOT = "gs://gc-bucket/pipeline-root"
 DATA_ROOT = "gs://gc-bucket/horse-or-human"
+SEEDS = (42, 43, 44)  # --seeds 3 from the default --seed
+TRAINERS = {f"trainer_{method}_seed{seed}" for seed in SEEDS for method in ("gc", "baseline")}
+EVALUATORS = {f"evaluator_seed{seed}" for seed in SEEDS}
 EXPECTED_TASKS = {"ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataValidationGate",
-                  "Transform", "trainer_gc", "trainer_baseline", "Evaluator", "ModelSelection", "Pusher"}
-TRAINERS = {"trainer_gc", "trainer_baseline"}
+                  "Transform", *TRAINERS, *EVALUATORS, "ModelSelection", "Pusher"}
+ONE_SEED_TASKS = (EXPECTED_TASKS - TRAINERS - EVALUATORS) | {"trainer_gc_seed42", "trainer_baseline_seed42",
+                                                              "evaluator_seed42"}
 
 
 def compile_package(output_path, *extra_flags: str) -> None:
@@ -52,7 +56,8 @@ def constant(spec: pipeline_spec_pb2.PipelineSpec, task: str, parameter: str) ->
 @pytest.fixture(scope="module")
 def gpu_package(tmp_path_factory):
     path = tmp_path_factory.mktemp("gpu") / "pipeline.yaml"
-    compile_package(path, "--gpus", "2", "--trainer-cpu", "8", "--trainer-memory", "30.5", "--epochs", "3")
+    compile_package(path, "--gpus", "2", "--trainer-cpu", "8", "--trainer-memory", "30.5", "--epochs", "3",
+                    "--seeds", "3")
     return path
 
 
@@ -96,9 +101,25 @@ def test_only_the_trainers_request_gpus(gpu_package):
             assert not task_executor(spec, task).container.HasField("resources"), task
 
 
+def test_the_trainers_depend_on_no_other_trainer_so_they_run_in_parallel(gpu_package):
+    tasks = read_like_the_kfp_client(gpu_package).root.dag.tasks
+    for trainer in TRAINERS:
+        assert set(tasks[trainer].dependent_tasks) == {"ImageExampleGen", "ImportSchemaGen", "Transform"}, trainer
+    for seed in SEEDS:  # one Evaluator per pair, the selection after all of them
+        assert set(tasks[f"evaluator_seed{seed}"].dependent_tasks) == {
+            "ImageExampleGen", f"trainer_gc_seed{seed}", f"trainer_baseline_seed{seed}"}
+    assert set(tasks["ModelSelection"].dependent_tasks) == {"ImageExampleGen", *TRAINERS, *EVALUATORS}
+    assert constant_string(tasks["ModelSelection"], "seeds") == "42,43,44"
+
+
+def constant_string(task, parameter: str) -> str:
+    return task.inputs.parameters[parameter].runtime_value.constant.string_value
+
+
 def test_without_gpus_no_task_requests_an_accelerator(cpu_package):
     spec = read_like_the_kfp_client(cpu_package)
-    for task in EXPECTED_TASKS:
+    assert set(spec.root.dag.tasks) == ONE_SEED_TASKS
+    for task in ONE_SEED_TASKS:
         assert not task_executor(spec, task).container.HasField("resources"), task
 
 
@@ -139,13 +160,14 @@ def test_a_path_of_this_machine_is_refused(tmp_path, capsys):
     assert not output.exists()
 
 
-def test_both_trainers_get_the_same_training_settings_but_the_method(gpu_package):
+def test_each_pair_gets_the_same_training_settings_but_the_method_and_pairs_differ_by_seed(gpu_package):
     spec = read_like_the_kfp_client(gpu_package)
-    configs = {trainer: json.loads(constant(spec, trainer, "custom_config")) for trainer in TRAINERS}
-    assert configs["trainer_gc"].pop("method") == "gc"
-    assert configs["trainer_baseline"].pop("method") == "baseline"
-    assert configs["trainer_gc"] == configs["trainer_baseline"]
-    assert configs["trainer_gc"]["epochs"] == 3
+    for seed in SEEDS:
+        gc = json.loads(constant(spec, f"trainer_gc_seed{seed}", "custom_config"))
+        baseline = json.loads(constant(spec, f"trainer_baseline_seed{seed}", "custom_config"))
+        assert (gc.pop("method"), baseline.pop("method")) == ("gc", "baseline")
+        assert gc == baseline
+        assert (gc["epochs"], gc["seed"]) == (3, seed)
 
 
 def test_beam_args_and_caching_follow_the_flags(gpu_package, cpu_package):

@@ -155,6 +155,12 @@ def test_study_over_eight_seeds():
     assert study.smallest_detectable_difference == pytest.approx((2.365 + 0.896) * sd / math.sqrt(8), rel=2e-3)
 
 
+def test_the_smallest_detectable_difference_is_never_below_one_test_example():
+    tied = _study([0.0, 0.0, 0.0])
+    assert tied.sd_difference == 0.0 and tied.interval_95 == (0.0, 0.0)
+    assert tied.smallest_detectable_difference == pytest.approx(1 / 256)
+
+
 def test_three_seeds_say_the_exact_test_cannot_reach_005():
     study = _study([0.01, 0.02, -0.01])
     assert study.verdict == ps.NO_DETECTABLE_DIFFERENCE

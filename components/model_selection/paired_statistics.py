@@ -149,7 +149,9 @@ class Study:
     wins: int
     ties: int
     losses: int
-    smallest_detectable_difference: float  # at CONFIDENCE and POWER, from the observed spread
+    # At CONFIDENCE and POWER from the observed spread, and never below one test example (1/n): accuracy on n
+    # examples cannot resolve less, and zero spread (every seed tied) must not read as "detects anything".
+    smallest_detectable_difference: float
     smallest_possible_p: Optional[float]  # of the exact test over seeds; None with one seed
 
     @property
@@ -179,7 +181,8 @@ def summarize(metric: str, seeds: Sequence[SeedResult], pairs: Sequence[PairedPr
         return Study(metric=metric, seeds=list(seeds), mean_difference=float(differences[0]), sd_difference=None,
                      interval_95=interval, p_value=seeds[0].mcnemar_p, test=ONE_SEED_TEST,
                      verdict=verdict_of(interval), **_tally(differences),
-                     smallest_detectable_difference=float(detectable), smallest_possible_p=None)
+                     smallest_detectable_difference=max(float(detectable), 1.0 / only.examples),
+                     smallest_possible_p=None)
     interval = paired_t_interval(differences, confidence)
     degrees = len(seeds) - 1
     standard_error = float(stats.sem(differences))
@@ -187,7 +190,8 @@ def summarize(metric: str, seeds: Sequence[SeedResult], pairs: Sequence[PairedPr
     return Study(metric=metric, seeds=list(seeds), mean_difference=float(differences.mean()),
                  sd_difference=float(np.std(differences, ddof=1)), interval_95=interval,
                  p_value=sign_flip_p(differences), test=SEEDS_TEST, verdict=verdict_of(interval),
-                 **_tally(differences), smallest_detectable_difference=float(detectable),
+                 **_tally(differences),
+                 smallest_detectable_difference=max(float(detectable), 1.0 / min(seed.examples for seed in seeds)),
                  smallest_possible_p=smallest_exact_p(len(seeds)))
 
 
