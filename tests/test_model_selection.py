@@ -225,7 +225,7 @@ def test_predictions_read_a_split_and_score_it_as_keras_does(tmp_path):
     model = _model_artifact(str(tmp_path / "model"), 1, (0.9, 0.4, 0.6, 0.2, 0.5, 0.5, 0.5, 0.5))
     split = predictions.load_split(examples, "test")
     assert split.labels.tolist() == [1, 1, 1, 0]
-    probability = predictions.probabilities(model, split)
+    probability, = predictions.probabilities(model, split)
     np.testing.assert_allclose(probability, [0.9, 0.4, 0.6, 0.2], rtol=1e-6)
     assert predictions.correct(probability, split.labels).tolist() == [True, False, True, True]
     expected = -np.mean([math.log(0.9), math.log(0.4), math.log(0.6), math.log(0.8)])

@@ -107,11 +107,11 @@ class Executor(base_executor.BaseExecutor):
             test_metrics[str(seed)] = {method: json_numbers(values) for method, values in metrics.items()}
             correct = {}
             for method in METHODS:
-                test_probability = predictions.probabilities(models[method, seed], splits[TEST_SPLIT])
+                test_probability, eval_probability = predictions.probabilities(
+                    models[method, seed], splits[TEST_SPLIT], splits[EVAL_SPLIT])
                 correct[method] = predictions.correct(test_probability, splits[TEST_SPLIT].labels)
                 _check_agreement(method, seed, float(correct[method].mean()),
                                  metrics[method][rules.PRIMARY_METRIC], correct[method].size)
-                eval_probability = predictions.probabilities(models[method, seed], splits[EVAL_SPLIT])
                 candidates.append(rules.Candidate(
                     method=method, seed=seed,
                     eval_accuracy=float(predictions.correct(eval_probability, splits[EVAL_SPLIT].labels).mean()),

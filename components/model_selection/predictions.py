@@ -5,7 +5,7 @@ scores; TFMA reports only aggregates. Both models of a pair read the same exampl
 the same `serving_default` signature the Evaluator uses, so the accuracy computed here matches TFMA's.
 """
 import dataclasses
-from typing import List
+from typing import Any, List
 
 import numpy as np
 import tensorflow as tf
@@ -43,10 +43,15 @@ def load_split(examples: types.Artifact, split: str) -> SplitExamples:
     return SplitExamples(split=split, serialized=serialized, labels=labels)
 
 
-def probabilities(model: types.Artifact, examples: SplitExamples) -> np.ndarray:
-    """The model's probability of `humans` for every example, through its `serving_default` signature."""
+def probabilities(model: types.Artifact, *splits: SplitExamples) -> List[np.ndarray]:
+    """The model's probability of `humans` for every example of each split, through its `serving_default`
+    signature (the SavedModel is loaded once for all of them)."""
     model_path = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
     serve = tf.saved_model.load(model_path).signatures["serving_default"]
+    return [_predict(serve, examples) for examples in splits]
+
+
+def _predict(serve: Any, examples: SplitExamples) -> np.ndarray:
     outputs = [serve(tf.constant(examples.serialized[start:start + BATCH_SIZE]))[OUTPUT_KEY].numpy().reshape(-1)
                for start in range(0, len(examples.serialized), BATCH_SIZE)]
     return np.concatenate(outputs)
