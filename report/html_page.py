@@ -51,10 +51,8 @@ def _verdict_section(data: ReportData) -> str:
     selection = data.selection
     study, choice = selection.study, selection.choice
     spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f} over {len(study.seeds)} seeds"
-    if data.pushed_destination:
-        pushed = f"Pushed {formatting.METHOD_LABELS[choice.method]} (seed {choice.seed}) to {data.pushed_destination}."
-    else:
-        pushed = "Nothing was pushed."
+    pushed = (f"The serving copy is {data.pushed_destination}." if data.pushed_destination
+              else "Nothing was pushed.")
     css = "pushed" if data.pushed_destination else "not-pushed"
     parts = [
         '<h2 id="verdict">Verdict</h2>', f'<div class="verdict {css}">',
@@ -69,7 +67,7 @@ def _verdict_section(data: ReportData) -> str:
         f"{study.smallest_detectable_difference:.4f}.</p>"]
     if study.seed_caveat:
         parts.append(note(study.seed_caveat, warning=True))
-    parts += [f"<p>{escape(pushed)} {escape(choice.reason)}</p>", f"<p>The rule: {escape(selection.rule)}</p>",
+    parts += [f"<p>{escape(choice.reason)} {escape(pushed)}</p>", f"<p>The rule: {escape(selection.rule)}</p>",
               "</div>",
               figure(charts.paired_seeds(study),
                      "Left: one line per seed from the baseline to GC (trained from the same initial weights and "

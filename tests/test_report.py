@@ -284,7 +284,7 @@ def test_page_compares_both_models_and_names_the_winner_and_the_push():
     assert cells[("gc", "precision")]["text"] == "n/a" and cells[("gc", "precision")]["data-value"] == "nan"
     assert "+0.0625" in page  # the AUC difference
     text = "".join(_parse(page).text)
-    assert f"Pushed baseline (no GC) (seed 42) to /serving/{HOSTILE_TEXT}." in text
+    assert f"{HOSTILE_TEXT} The serving copy is /serving/{HOSTILE_TEXT}." in text
     assert "No detectable difference between GC and the baseline" in text
     study = data.selection.study
     assert f"95% interval {formatting.interval(study.interval_95)}" in text
@@ -308,7 +308,7 @@ def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
                "anomalies": "ExampleValidator did not run", "evaluator check": "no validation result"})
     text = "".join(_parse(html_page.render(data)).text)
 
-    assert "Nothing was pushed. below floor" in text
+    assert "below floor Nothing was pushed." in text
     assert "No evaluation plots: the Evaluator wrote no plots." in text
     for label in ("GC", "baseline (no GC)"):
         assert f"No confusion matrix for {label}" in text and f"No calibration plot for {label}" in text
