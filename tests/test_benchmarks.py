@@ -192,5 +192,5 @@ def test_whole_run_reads_component_times_from_ml_metadata(first_run):
     assert result.figures[0].value == first_run.process.seconds and first_run.process.peak_tree_mib > 100
     training = sum(sum(record) for record in result.details["epoch_seconds"].values())
     assert result.figures[1].value == pytest.approx(first_run.process.seconds / training)
-    assert {row[0] for row in result.tables[0].rows} >= {"Transform", *shared_run.TRAINER_IDS,
-                                                        *shared_run.EVALUATOR_IDS}
+    assert {row[0] for row in result.tables[0].rows} >= {"Transform", *shared_run.TRAINER_IDS.values(),
+                                                        *shared_run.EVALUATOR_IDS.values()}
