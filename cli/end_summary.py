@@ -32,13 +32,7 @@ def study_lines(selection: SelectionRecord) -> List[str]:
                      f"{formatting.metric(seed.baseline, study.metric):>12}"
                      f"{formatting.difference(seed.difference, study.metric):>16}"
                      f"{formatting.p_value(seed.mcnemar_p):>12}")
-    spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f}"
-    lines += ["", f"Mean difference {formatting.difference(study.mean_difference, study.metric)}{spread}, "
-                  f"95% interval {formatting.interval(study.interval_95)}, p = {formatting.p_value(study.p_value)} "
-                  f"({study.test}).",
-              f"GC wins {study.wins}, ties {study.ties}, loses {study.losses} of {len(study.seeds)} seed(s); the "
-              f"smallest difference this run could detect (80% power) is about "
-              f"{study.smallest_detectable_difference:.4f}."]
+    lines += ["", *formatting.study_sentences(study)]
     if study.seed_caveat:
         lines.append(study.seed_caveat)
     lines.append(f"Verdict: {formatting.VERDICT_WORDS[study.verdict]}.")

@@ -36,7 +36,8 @@ def build_pipeline(options: options_lib.CompileOptions) -> tfx.dsl.Pipeline:
         metadata_connection_config=None,
     )
     resources.apply_to_trainers(
-        pipeline, options.experiment, resources.trainer_resource_spec(options.gpus, options.trainer_cpu, options.trainer_memory_gb))
+        pipeline, options.experiment,
+        resources.trainer_resource_spec(options.gpus, options.trainer_cpu, options.trainer_memory_gb))
     return pipeline
 
 

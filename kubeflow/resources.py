@@ -1,4 +1,5 @@
-"""Kubernetes resources for the Trainers (two per seed): GPUs, CPU and memory limits. Other tasks keep the cluster defaults.
+"""Kubernetes resources for the Trainers (two per seed): GPUs, CPU and memory limits. Other tasks keep the
+cluster defaults.
 
 TFX's Kubeflow V2 compiler copies a component's `platform_config`, when it is this ResourceSpec proto, into the
 task's container spec; the KFP backend turns `accelerator` into a `limits: {TYPE: COUNT}` entry on the pod and

@@ -1,9 +1,9 @@
 """Numbers formatted for people, the same way in tables, charts and notes."""
 import datetime
 import math
-from typing import Optional
+from typing import List, Optional
 
-from components.model_selection.paired_statistics import GC_BETTER, GC_WORSE, NO_DETECTABLE_DIFFERENCE
+from components.model_selection.paired_statistics import GC_BETTER, GC_WORSE, NO_DETECTABLE_DIFFERENCE, Study
 from trainer.config import BASELINE, GC
 
 MISSING = "n/a"
@@ -60,6 +60,17 @@ def p_value(value: Optional[float]) -> str:
     if not is_number(value):
         return MISSING
     return f"{value:.3g}" if value >= 0.001 else "< 0.001"
+
+
+def study_sentences(study: Study) -> List[str]:
+    """The across-seed numbers in words, the same on the console and in the report: the mean difference with its
+    interval and test, then the tally and the smallest detectable difference."""
+    spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f}"
+    return [f"Mean difference {difference(study.mean_difference, study.metric)}{spread}, 95% interval "
+            f"{interval(study.interval_95)}, p = {p_value(study.p_value)} ({study.test}).",
+            f"GC wins {study.wins}, ties {study.ties}, loses {study.losses} of {len(study.seeds)} seed(s); the "
+            f"smallest difference this run could detect (80% power) is about "
+            f"{study.smallest_detectable_difference:.4f}."]
 
 
 def seconds(value: Optional[float]) -> str:

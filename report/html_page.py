@@ -50,21 +50,16 @@ def _seed_table(data: ReportData) -> str:
 def _verdict_section(data: ReportData) -> str:
     selection = data.selection
     study, choice = selection.study, selection.choice
-    spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f} over {len(study.seeds)} seeds"
+    verdict = formatting.VERDICT_WORDS[study.verdict]
     pushed = (f"The serving copy is {data.pushed_destination}." if data.pushed_destination
               else "Nothing was pushed.")
     css = "pushed" if data.pushed_destination else "not-pushed"
     parts = [
         '<h2 id="verdict">Verdict</h2>', f'<div class="verdict {css}">',
         f'<p class="headline" data-verdict="{escape(study.verdict)}">'
-        f"{escape(formatting.VERDICT_WORDS[study.verdict][:1].upper() + formatting.VERDICT_WORDS[study.verdict][1:])}"
-        "</p>",
-        f"<p>Mean difference GC − baseline in test {escape(study.metric)}: "
-        f"{escape(formatting.difference(study.mean_difference, study.metric))}{escape(spread)}; 95% interval "
-        f"<strong>{escape(formatting.interval(study.interval_95))}</strong>, p = "
-        f"{escape(formatting.p_value(study.p_value))} ({escape(study.test)}). GC wins {study.wins}, ties "
-        f"{study.ties}, loses {study.losses}. The smallest difference this run could detect (80% power) is about "
-        f"{study.smallest_detectable_difference:.4f}.</p>"]
+        f"{escape(verdict[:1].upper() + verdict[1:])}</p>",
+        f"<p>Test {escape(study.metric)}, GC minus baseline. "
+        f"{escape(' '.join(formatting.study_sentences(study)))}</p>"]
     if study.seed_caveat:
         parts.append(note(study.seed_caveat, warning=True))
     parts += [f"<p>{escape(choice.reason)} {escape(pushed)}</p>", f"<p>The rule: {escape(selection.rule)}</p>",

@@ -25,7 +25,6 @@ EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] for the lo
 class SplitExamples:
     """One split's serialized tf.Examples, in file order, and their labels."""
 
-    split: str
     serialized: List[bytes]
     labels: np.ndarray  # int (n,)
 
@@ -40,7 +39,7 @@ def load_split(examples: types.Artifact, split: str) -> SplitExamples:
         raise ValueError(f"The {split} split of {examples.uri} holds no examples")
     spec = {features.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64)}
     labels = tf.io.parse_example(tf.constant(serialized), spec)[features.LABEL_KEY].numpy()
-    return SplitExamples(split=split, serialized=serialized, labels=labels)
+    return SplitExamples(serialized=serialized, labels=labels)
 
 
 def probabilities(model: types.Artifact, *splits: SplitExamples) -> List[np.ndarray]:

@@ -38,10 +38,6 @@ class SelectionRecord:
     def should_push(self) -> bool:
         return self.choice.should_push
 
-    @property
-    def seeds(self) -> List[int]:
-        return [result.seed for result in self.study.seeds]
-
     def to_json(self) -> str:
         document = dataclasses.asdict(self)
         # For people who open the file: the derived values beside the stored ones.
