@@ -11,6 +11,8 @@ from typing import List
 
 from absl import logging
 from tfx import v1 as tfx
+from tfx.dsl.compiler import compiler
+from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import pipeline as pipeline_lib
 from pipeline.experiment import ExperimentConfig
@@ -67,4 +69,14 @@ def run_locally(*, data_root: str, layout: OutputLayout, experiment: ExperimentC
             os.path.abspath(layout.metadata_path)),
     )
     logging.info("Running %s with artifacts in %s", PIPELINE_NAME, layout.pipeline_root)
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    tfx.orchestration.LocalDagRunner().run_with_ir(compile_pipeline(pipeline))
+
+
+def compile_pipeline(pipeline: tfx.dsl.Pipeline) -> pipeline_pb2.Pipeline:
+    """The pipeline's IR, as LocalDagRunner.run compiles it, with the cache off for `pipeline_lib.ALWAYS_RUN`
+    (TFX switches caching per pipeline only)."""
+    ir = compiler.Compiler().compile(pipeline)
+    for node in ir.nodes:
+        if node.pipeline_node.node_info.id in pipeline_lib.ALWAYS_RUN:
+            node.pipeline_node.execution_options.caching_options.enable_cache = False
+    return ir

@@ -30,6 +30,10 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quality-floor", type=float, default=defaults.quality_floor,
                         help="Minimum test binary accuracy a model needs to be pushed; above 1 nothing is ever "
                              f"pushed (default: {defaults.quality_floor}).")
+    parser.add_argument("--force-push", action="store_true",
+                        help="Push the chosen model even if the model already serving at the push destination "
+                             "scores as high or higher on this run's test split (the quality floor still holds); "
+                             "the selection record says the push was forced.")
 
 
 def experiment_from_arguments(args: argparse.Namespace) -> ExperimentConfig:
@@ -38,6 +42,7 @@ def experiment_from_arguments(args: argparse.Namespace) -> ExperimentConfig:
         return ExperimentConfig(
             training=TrainingConfig(epochs=args.epochs, batch_size=args.batch_size, image_size=args.image_size,
                                     seed=args.seed),
-            eval_percent=args.eval_percent, quality_floor=args.quality_floor, seed_count=args.seeds)
+            eval_percent=args.eval_percent, quality_floor=args.quality_floor, seed_count=args.seeds,
+            force_push=args.force_push)
     except ValueError as error:
         raise UserError(str(error)) from error

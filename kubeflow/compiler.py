@@ -49,6 +49,9 @@ def _pipeline_spec(options: options_lib.CompileOptions) -> Dict[str, Any]:
     # TFX keeps the root only in the PipelineJob's runtime config, which a YAML package drops; KFP's UI and
     # `gc-tfx kubeflow submit` read this field instead.
     spec["defaultPipelineRoot"] = options.pipeline_root
+    # KFP caches per task too; what ModelSelection compares with (the serving model) is not among its inputs.
+    for task_id in pipeline_lib.ALWAYS_RUN:
+        spec["root"]["dag"]["tasks"][task_id]["cachingOptions"] = {"enableCache": False}
     return spec
 
 

@@ -36,6 +36,7 @@ class ExperimentConfig:
     eval_percent: int = DEFAULT_EVAL_PERCENT  # share of train/ held out (by file-name hash) for validation
     quality_floor: float = 0.5  # minimum test binary accuracy the selected model needs to be pushed
     seed_count: int = 1  # pairs of Trainers, seeds training.seed, training.seed + 1, ...
+    force_push: bool = False  # push the chosen model even when the serving one scores as high (the floor holds)
 
     def __post_init__(self) -> None:
         validate_eval_percent(self.eval_percent, "--eval-percent")
@@ -46,6 +47,8 @@ class ExperimentConfig:
                 math.isnan(self.quality_floor) or not 0.0 <= self.quality_floor < math.inf):
             raise ValueError(f"--quality-floor must be a number >= 0 (above 1 nothing is ever pushed), got "
                              f"{self.quality_floor!r}.")
+        if not isinstance(self.force_push, bool):
+            raise ValueError(f"force_push must be True or False, got {self.force_push!r}.")
 
     @property
     def seeds(self) -> List[int]:

@@ -15,6 +15,11 @@ from trainer.config import BASELINE, GC, METHODS
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.task.run_fn"
 
+MODEL_SELECTION_ID = "ModelSelection"
+# Nodes the runners never serve from the cache: ModelSelection's result depends on the model serving at the push
+# destination, which changes between runs while its inputs stay the same. Its cost is predicting two splits.
+ALWAYS_RUN = (MODEL_SELECTION_ID,)
+
 
 def create_pipeline(
     *,
@@ -76,14 +81,16 @@ def create_pipeline(
         ).with_id(evaluator_id(seed))
 
     # The verdict over all seeds (paired statistics), then the one model to push: the better method's best seed
-    # on the eval split, if it meets the quality floor.
+    # on the eval split, if it meets the quality floor and beats the model serving now (unless forced).
     model_selection = ModelSelection(
         examples=example_gen.outputs["examples"],
         evaluations={seed: evaluator.outputs["evaluation"] for seed, evaluator in evaluations.items()},
         models={method: {seed: trainer.outputs["model"] for seed, trainer in by_seed.items()}
                 for method, by_seed in trainers.items()},
         quality_floor=float(experiment.quality_floor),
-    )
+        serving_model_dir=serving_model_dir,
+        force_push=experiment.force_push,
+    ).with_id(MODEL_SELECTION_ID)
 
     # Copy the selected SavedModel to serving_model_dir/<version>/ when it was blessed.
     pusher = tfx.components.Pusher(

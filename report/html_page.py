@@ -62,13 +62,31 @@ def _verdict_section(data: ReportData) -> str:
         f"{escape(' '.join(formatting.study_sentences(study)))}</p>"]
     if study.seed_caveat:
         parts.append(note(study.seed_caveat, warning=True))
-    parts += [f"<p>{escape(choice.reason)} {escape(pushed)}</p>", f"<p>The rule: {escape(selection.rule)}</p>",
-              "</div>",
+    parts += [f"<p>{escape(choice.reason)} {escape(pushed)}</p>", _push_table(data),
+              f"<p>The rule: {escape(selection.rule)}</p>", "</div>",
               figure(charts.paired_seeds(study),
                      "Left: one line per seed from the baseline to GC (trained from the same initial weights and "
                      "data order). Right: the seeds' differences and the interval of their mean."),
               _seed_table(data)]
     return "".join(parts)
+
+
+def _push_table(data: ReportData) -> str:
+    """The chosen model beside what it had to beat: the model serving before this run and the floor."""
+    choice, metric = data.selection.choice, data.selection.study.metric
+    chosen = f"chosen: {formatting.METHOD_LABELS[choice.method]}, seed {choice.seed}"
+    rows = [[cell(chosen), cell(formatting.metric(choice.test_value, metric), numeric=True,
+                                data_attributes={"push-row": "chosen", "value": repr(choice.test_value)})]]
+    serving = choice.serving
+    if serving is None:
+        rows.append([cell("serving before this run: none"), cell("", numeric=True)])
+    else:
+        rows.append([cell(f"serving before this run: version {serving.version} ({serving.path})"),
+                     cell(formatting.metric(serving.test_value, metric), numeric=True,
+                          data_attributes={"push-row": "serving", "value": repr(serving.test_value)})])
+    rows.append([cell("quality floor"), cell(formatting.metric(choice.quality_floor, metric), numeric=True)])
+    forced = " (pushed with --force-push)" if choice.forced else ""
+    return table([f"push decision{forced}", f"test {metric} on this run's test split"], rows, numeric=(1,))
 
 
 def _metrics_table(data: ReportData) -> str:

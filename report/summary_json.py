@@ -107,6 +107,9 @@ def build_summary(data: ReportData) -> Dict[str, Any]:
             "quality_floor": choice.quality_floor,
             "eval_scores": [dataclasses.asdict(candidate) for candidate in data.selection.candidates],
             "reason": choice.reason,
+            # The newest version at the push destination before this run, scored on this run's test split.
+            "serving": None if choice.serving is None else dataclasses.asdict(choice.serving),
+            "forced": choice.forced,
             "pushed": data.pushed_destination is not None,
             "pushed_destination": data.pushed_destination,
         },

@@ -4,11 +4,11 @@ The data is what `gc-tfx data fetch` writes from a prepared TFDS horses_or_human
 run also proves that the real data's path works end to end. Added to it: every awkward-but-valid image form the
 ExampleGen normalises, files it must reject, and rejected files with hostile names (so every report test also
 exercises escaping). Two seeds, so four Trainers and two Evaluators. Three runs into one output folder: the
-first trains and pushes (quality floor 0); the second, identical, must come entirely from the cache; the third
-changes only the quality floor to an impossible 1.5, so only the selection and the push rerun and nothing is
-pushed. Each run's console output, ML Metadata view and
-report are captured right after it, because the next run overwrites the report (the page is self-contained, so
-its copy renders as the original).
+first trains and pushes (quality floor 0); the second, identical, must come from the cache except the selection
+(never cached) and the push, and push nothing, as its model ties the serving one; the third changes only the
+quality floor to an impossible 1.5: again only the selection and the push rerun and nothing is pushed. Each
+run's console output, ML Metadata view and report are captured right after it, because the next run overwrites
+the report (the page is self-contained, so its copy renders as the original).
 """
 import dataclasses
 import os

@@ -28,6 +28,14 @@ def test_the_default_experiment_is_the_seed_experiment():
     assert (training.epochs, training.batch_size, training.image_size) == (10, 128, 300)
     assert LEARNING_RATE == 1e-4
     assert experiment.seeds == [42]  # one pair: the design card's two Trainers
+    assert experiment.force_push is False  # a worse model never replaces the serving one unless asked
+
+
+def test_force_push_is_a_flag_of_run_and_compile():
+    for command in (["run"], ["kubeflow", "compile", "--image", "i:1", "--pipeline-root", "gs://b/r",
+                              "--data-root", "gs://b/d"]):
+        args = cli.build_parser().parse_args([*command, "--force-push"])
+        assert experiment_flags.experiment_from_arguments(args).force_push is True
 
 
 def test_seeds_count_up_from_the_seed():

@@ -135,11 +135,14 @@ def test_locations_are_the_cluster_ones(gpu_package, cpu_package):
     assert constant(spec, "ImportSchemaGen", "schema_file") == "/gc-tfx/pipeline/schema/schema.pbtxt"
     push_destination = json.loads(constant(spec, "Pusher", "push_destination"))
     assert push_destination["filesystem"]["base_directory"] == f"{PIPELINE_ROOT}/serving_model"
+    # ModelSelection compares with what serves where the Pusher pushes (no Resolver: a parameter).
+    assert constant(spec, "ModelSelection", "serving_model_dir") == f"{PIPELINE_ROOT}/serving_model"
 
     custom = read_like_the_kfp_client(cpu_package)
     assert constant(custom, "ImportSchemaGen", "schema_file") == "gs://gc-bucket/schema.pbtxt"
     push_destination = json.loads(constant(custom, "Pusher", "push_destination"))
     assert push_destination["filesystem"]["base_directory"] == "/mnt/models/gc-tfx"
+    assert constant(custom, "ModelSelection", "serving_model_dir") == "/mnt/models/gc-tfx"
 
 
 def test_nothing_of_this_machine_leaks_into_the_package(gpu_package, cpu_package):
@@ -177,8 +180,17 @@ def test_beam_args_and_caching_follow_the_flags(gpu_package, cpu_package):
     custom = task_executor(custom_spec, "StatisticsGen").container.args
     assert "--direct_num_workers=4" in custom and "--direct_running_mode=multi_processing" not in custom
     default_spec = read_like_the_kfp_client(gpu_package)
-    assert all(task.caching_options.enable_cache for task in default_spec.root.dag.tasks.values())
+    # Every task is cached but ModelSelection: the serving model it must beat is not among its inputs.
+    assert {name for name, task in default_spec.root.dag.tasks.items() if not task.caching_options.enable_cache} == {
+        "ModelSelection"}
     assert not any(task.caching_options.enable_cache for task in custom_spec.root.dag.tasks.values())
+
+
+def test_force_push_reaches_model_selection(tmp_path):
+    path = tmp_path / "forced.yaml"
+    compile_package(path, "--force-push")
+    tasks = read_like_the_kfp_client(path).root.dag.tasks
+    assert tasks["ModelSelection"].inputs.parameters["force_push"].runtime_value.constant.number_value == 1
 
 
 def test_compile_prints_what_it_wrote_and_how_to_submit(tmp_path, capsys, gpu_package):

@@ -23,10 +23,11 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.model_selection import component as selection_component
-from components.model_selection import paired_statistics, predictions, rules, tfma_metrics
+from components.model_selection import paired_statistics, predictions, rules, serving_model, tfma_metrics
 from components.model_selection.component import ModelSelection
 from components.model_selection.rules import Candidate, choose_model
 from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord
+from local_runner import compile_pipeline
 from trainer.config import BASELINE, GC
 
 NAN = float("nan")
@@ -68,6 +69,43 @@ def test_choose_model(verdict, floor, method, seed, pushed, reason_start):
 def test_equal_eval_scores_pick_the_lowest_seed():
     candidates = _candidates([(BASELINE, 7, 0.5, 0.6, 0.5), (BASELINE, 4, 0.5, 0.6, 0.6)])
     assert choose_model(paired_statistics.GC_WORSE, candidates, 0.0).seed == 4
+
+
+def _serving(test_value: float) -> rules.ServingModel:
+    return rules.ServingModel(path="/srv/models/7", version="7", test_value=test_value)
+
+
+# With no detectable difference the baseline of seed 2 is chosen (test value 0.95), as above.
+@pytest.mark.parametrize("serving, force, floor, pushed, forced, reason", [
+    (_serving(0.90), False, 0.5, True, False,
+     "Pushed baseline (the baseline stays unless GC is better; seed 2 has the best eval accuracy 0.85): test "
+     "binary_accuracy 0.95 meets the floor 0.5 and beats the serving model's 0.9 (version 7, on this run's test "
+     "split)."),
+    # A tie keeps the serving model, also within float32 rounding of it.
+    (_serving(0.95), False, 0.5, False, False,
+     "Nothing pushed: the chosen model, baseline seed 2, scores test binary_accuracy 0.95 on this run's test "
+     "split, the serving model (version 7) 0.95; only a higher score replaces it (--force-push pushes anyway)."),
+    (_serving(0.95 - 5e-7), False, 0.5, False, False, "Nothing pushed: the chosen model, baseline seed 2"),
+    (_serving(0.99), False, 0.5, False, False, "Nothing pushed: the chosen model, baseline seed 2, scores test "
+                                               "binary_accuracy 0.95 on this run's test split, the serving model "
+                                               "(version 7) 0.99;"),
+    # --force-push overrides the guard, and says so; it is not "forced" when the model wins anyway.
+    (_serving(0.99), True, 0.5, True, True,
+     "Pushed baseline (the baseline stays unless GC is better; seed 2 has the best eval accuracy 0.85), forced by "
+     "--force-push: test binary_accuracy 0.95 does not beat the serving model's 0.99 (version 7, on this run's "
+     "test split)."),
+    (_serving(0.90), True, 0.5, True, False, "Pushed baseline"),
+    # The floor holds whatever serves and whatever is forced.
+    (_serving(0.10), True, 0.96, False, False, "Nothing pushed: the chosen model, baseline seed 2, has test "
+                                               "binary_accuracy 0.95, below the floor 0.96."),
+    (None, True, 0.5, True, False, "Pushed baseline"),
+])
+def test_choose_model_against_the_serving_model(serving, force, floor, pushed, forced, reason):
+    choice = choose_model(paired_statistics.NO_DETECTABLE_DIFFERENCE, CANDIDATES, floor, serving=serving,
+                          force_push=force)
+    assert (choice.method, choice.seed) == (BASELINE, 2)
+    assert (choice.should_push, choice.forced, choice.serving) == (pushed, forced, serving)
+    assert choice.reason.startswith(reason), choice.reason
 
 
 @pytest.mark.parametrize("verdict, candidates, floor, message", [
@@ -245,7 +283,7 @@ PROBABILITIES = {
 
 
 def _run_selection(tmp_path, tfma_accuracy: Mapping[int, Dict[str, float]], quality_floor: float,
-                   old_layout: bool = False):
+                   old_layout: bool = False, serving_model_dir: str = "", force_push: int = 0):
     examples = _examples_artifact(str(tmp_path / "examples"))
     input_dict = {selection_component.EXAMPLES_KEY: [examples]}
     for seed, (gc_probabilities, baseline_probabilities) in PROBABILITIES.items():
@@ -261,7 +299,8 @@ def _run_selection(tmp_path, tfma_accuracy: Mapping[int, Dict[str, float]], qual
     model, blessing = standard_artifacts.Model(), standard_artifacts.ModelBlessing()
     model.uri, blessing.uri = str(tmp_path / "selected"), str(tmp_path / "blessing")
     selection_component.Executor().Do(input_dict, {"model": [model], "blessing": [blessing]}, {
-        "seeds": "1,2", "quality_floor": quality_floor})
+        "seeds": "1,2", "quality_floor": quality_floor,
+        "serving_model_dir": serving_model_dir or str(tmp_path / "serving"), "force_push": force_push})
     with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:
         text = selection_file.read()
     return model, blessing, SelectionRecord.from_json(text), json.loads(text)
@@ -326,13 +365,91 @@ def test_component_warns_when_tfma_and_its_own_predictions_disagree(tmp_path, ca
     assert "The gc model of seed 1 scores test accuracy 1.000000 here but 0.750000 in TFMA" in caplog.text
 
 
+# --- the model serving at the push destination --------------------------------------------------------------
+
+
+def test_the_newest_numeric_version_serves_and_is_scored_on_this_test_split(tmp_path):
+    serving_dir = tmp_path / "serving"
+    assert serving_model.score_serving_model(str(serving_dir), None) is None  # no folder yet: nothing serves
+    (serving_dir / "README").mkdir(parents=True)  # not a version, as for TF Serving
+    assert serving_model.newest_version(str(serving_dir)) is None
+    # 10 is newer than 9 although "9" > "10" as text. Version 10 is right on 3 of the 4 test examples.
+    _export_threshold_model(str(serving_dir / "9"), (0.9, 0.9, 0.9, 0.1))
+    _export_threshold_model(str(serving_dir / "10"), (0.9, 0.9, 0.2, 0.1))
+    test = predictions.load_split(_examples_artifact(str(tmp_path / "examples")), "test")
+    assert serving_model.score_serving_model(str(serving_dir), test) == rules.ServingModel(
+        path=str(serving_dir / "10"), version="10", test_value=0.75)
+
+
+def _break_version(folder, how: str) -> None:
+    folder.mkdir(parents=True)
+    if how == "garbage saved_model.pb":
+        (folder / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    elif how == "other signature":
+        tf.saved_model.save(tf.Module(), str(folder), signatures={"predict": tf.function(
+            lambda: {"y": tf.constant(1.0)}, input_signature=[])})
+    elif how == "other inputs":
+        module = tf.Module()
+        module.serve = tf.function(lambda pixels: {"probability": pixels},
+                                   input_signature=[tf.TensorSpec([None], tf.float32, name="pixels")])
+        tf.saved_model.save(module, str(folder), signatures={"serving_default": module.serve})
+
+
+@pytest.mark.parametrize("how, message", [
+    ("empty folder", r"holds no SavedModel \(no saved_model.pb; a partial copy\?\)"),
+    ("garbage saved_model.pb", "cannot be loaded"),
+    ("other signature", r"has no serving_default signature \(only \['predict'\]\)"),
+    ("other inputs", "cannot predict this run's test examples through serving_default"),
+])
+def test_a_broken_serving_version_is_an_error_naming_its_folder(tmp_path, how, message):
+    serving_dir = tmp_path / "serving"
+    _export_threshold_model(str(serving_dir / "1"), (0.9,) * 8)
+    _break_version(serving_dir / "2", how)
+    test = predictions.load_split(_examples_artifact(str(tmp_path / "examples")), "test")
+    with pytest.raises(serving_model.ServingModelError, match=message) as raised:
+        serving_model.score_serving_model(str(serving_dir), test)
+    assert str(raised.value).startswith(f"The serving model {serving_dir / '2'} ")
+    assert str(raised.value).endswith("nothing was pushed. Repair or remove that version folder and rerun.")
+
+
+def test_a_file_as_push_destination_is_an_error(tmp_path):
+    (tmp_path / "serving").write_text("")
+    with pytest.raises(serving_model.ServingModelError, match="is a file, not a folder of model versions"):
+        serving_model.newest_version(str(tmp_path / "serving"))
+
+
+def test_component_keeps_a_better_serving_model_unless_forced(tmp_path):
+    serving_dir = tmp_path / "serving"
+    _export_threshold_model(str(serving_dir / "1700000000"), (0.9, 0.9, 0.9, 0.1) + (0.5,) * 4)  # test 1.0
+    _, blessing, selection, document = _run_selection(tmp_path / "kept", TFMA_ACCURACY, quality_floor=0.5,
+                                                      serving_model_dir=str(serving_dir))
+    assert blessing.get_int_custom_property("blessed") == 0
+    assert os.path.exists(os.path.join(blessing.uri, "NOT_BLESSED"))
+    assert selection.choice.reason == (
+        "Nothing pushed: the chosen model, baseline seed 2, scores test binary_accuracy 0.5 on this run's test "
+        "split, the serving model (version 1700000000) 1; only a higher score replaces it (--force-push pushes "
+        "anyway).")
+    assert document["choice"]["serving"] == {"path": str(serving_dir / "1700000000"), "version": "1700000000",
+                                             "test_value": 1.0}
+    assert blessing.get_string_custom_property("serving_version") == "1700000000"
+    assert blessing.get_float_custom_property("serving_test_value") == 1.0
+    assert blessing.get_int_custom_property("forced") == 0
+
+    _, blessing, selection, document = _run_selection(tmp_path / "forced", TFMA_ACCURACY, quality_floor=0.5,
+                                                      serving_model_dir=str(serving_dir), force_push=1)
+    assert blessing.get_int_custom_property("blessed") == 1
+    assert selection.choice.forced and document["choice"]["forced"] is True
+    assert blessing.get_int_custom_property("forced") == 1
+    assert "forced by --force-push" in selection.choice.reason
+
+
 def test_component_needs_a_pair_for_every_seed():
     channels = {seed: tfx.dsl.Importer(source_uri="gs://b/e", artifact_type=standard_artifacts.ModelEvaluation)
                 .with_id(f"e{seed}").outputs["result"] for seed in (1, 2)}
     model = tfx.dsl.Importer(source_uri="gs://b/m", artifact_type=standard_artifacts.Model).outputs["result"]
     with pytest.raises(ValueError, match=r"for every evaluated seed \[1, 2\]"):
         ModelSelection(examples=model, evaluations=channels, models={GC: {1: model, 2: model}, BASELINE: {1: model}},
-                       quality_floor=0.5)
+                       quality_floor=0.5, serving_model_dir="gs://b/serving")
 
 
 def test_component_compiles_for_kubeflow_v2(tmp_path):
@@ -348,7 +465,7 @@ def test_component_compiles_for_kubeflow_v2(tmp_path):
             importers.append(imported(f"{method}{seed}", standard_artifacts.Model))
             models[method][seed] = importers[-1].outputs["result"]
     selection = ModelSelection(examples=importers[0].outputs["result"], evaluations=evaluations, models=models,
-                               quality_floor=0.6)
+                               quality_floor=0.6, serving_model_dir="gs://bucket/serving")
     pusher = tfx.components.Pusher(
         model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
@@ -366,6 +483,8 @@ def test_component_compiles_for_kubeflow_v2(tmp_path):
     task = spec["root"]["dag"]["tasks"]["ModelSelection"]["inputs"]
     assert task["parameters"]["quality_floor"]["runtimeValue"]["constant"] == 0.6
     assert task["parameters"]["seeds"]["runtimeValue"]["constant"] == "5,6"
+    assert task["parameters"]["serving_model_dir"]["runtimeValue"]["constant"] == "gs://bucket/serving"
+    assert task["parameters"]["force_push"]["runtimeValue"]["constant"] == 0
     assert set(task["artifacts"]) == {"examples", "evaluation_seed5", "evaluation_seed6", "gc_model_seed5",
                                       "baseline_model_seed5", "gc_model_seed6", "baseline_model_seed6"}
 
@@ -373,29 +492,36 @@ def test_component_compiles_for_kubeflow_v2(tmp_path):
 # --- a real pipeline --------------------------------------------------------------------------------------------
 
 
+# A worse pair for seed 1: both right only on x = 2 of the test split (0.25), so the baseline is chosen again.
+WORSE_PROBABILITIES = {1: ((0.1, 0.2, 0.7, 0.9, 0.9, 0.1, 0.8, 0.1), (0.2, 0.1, 0.9, 0.8, 0.9, 0.1, 0.8, 0.1))}
+
+
 @pytest.fixture(scope="module")
 def pipeline_inputs(tmp_path_factory):
-    """Examples in two splits and two pairs of models on disk, in the Trainer's layout (Format-Serving)."""
+    """Examples in two splits and pairs of models on disk, in the Trainer's layout (Format-Serving)."""
     root = tmp_path_factory.mktemp("pipeline")
     for split in LABELS:
         _write_split(str(root / "data" / split), split)
-    for seed, pair in PROBABILITIES.items():
-        for method, probabilities in zip((GC, BASELINE), pair):
-            _export_threshold_model(str(root / "models" / f"{method}{seed}" / "Format-Serving"), probabilities)
+    for models_dir, by_seed in (("models", PROBABILITIES), ("worse_models", WORSE_PROBABILITIES)):
+        for seed, pair in by_seed.items():
+            for method, probabilities in zip((GC, BASELINE), pair):
+                _export_threshold_model(str(root / models_dir / f"{method}{seed}" / "Format-Serving"),
+                                        probabilities)
     return root
 
 
-def _run_pipeline(root, quality_floor: float, serving_dir: str) -> None:
+def _run_pipeline(root, quality_floor: float, serving_dir: str, models_dir: str = "models",
+                  seeds: Sequence[int] = tuple(PROBABILITIES), force_push: bool = False) -> None:
     example_gen = tfx.components.ImportExampleGen(
         input_base=str(root / "data"),
         input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*")
                                              for split in LABELS]))
     # The TFX version marks the folder layout as current (Format-Serving), as on every Trainer output.
     importers, models, evaluators = [], {GC: {}, BASELINE: {}}, {}
-    for seed in PROBABILITIES:
+    for seed in seeds:
         for method in (GC, BASELINE):
             importers.append(tfx.dsl.Importer(
-                source_uri=str(root / "models" / f"{method}{seed}"), artifact_type=standard_artifacts.Model,
+                source_uri=str(root / models_dir / f"{method}{seed}"), artifact_type=standard_artifacts.Model,
                 custom_properties={"tfx_version": tfx.__version__}).with_id(f"import_{method}{seed}"))
             models[method][seed] = importers[-1].outputs["result"]
         evaluators[seed] = tfx.components.Evaluator(
@@ -410,16 +536,18 @@ def _run_pipeline(root, quality_floor: float, serving_dir: str) -> None:
                     "ExampleCount", "BinaryAccuracy", "AUC")])])).with_id(f"evaluator{seed}")
     selection = ModelSelection(examples=example_gen.outputs["examples"],
                                evaluations={seed: e.outputs["evaluation"] for seed, e in evaluators.items()},
-                               models=models, quality_floor=quality_floor)
+                               models=models, quality_floor=quality_floor, serving_model_dir=serving_dir,
+                               force_push=force_push)
     pusher = tfx.components.Pusher(
         model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)))
-    tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
+    # Compiled as `gc-tfx run` compiles it: ModelSelection never comes from the cache.
+    tfx.orchestration.LocalDagRunner().run_with_ir(compile_pipeline(tfx.dsl.Pipeline(
         pipeline_name="model_selection_test", pipeline_root=str(root / "pipeline_root"),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             str(root / "metadata.sqlite")),
-        components=[example_gen, *importers, *evaluators.values(), selection, pusher], enable_cache=True))
+        components=[example_gen, *importers, *evaluators.values(), selection, pusher], enable_cache=True)))
 
 
 def _latest_artifact(root, type_name: str, producer: str):
@@ -431,16 +559,29 @@ def _latest_artifact(root, type_name: str, producer: str):
                key=lambda artifact: artifact.id)
 
 
+def _pushed_versions(serving_dir: str) -> List[str]:
+    return sorted(glob.glob(os.path.join(serving_dir, "*", "saved_model.pb")))
+
+
+def _served_probability_for_x7(saved_model_pb: str) -> float:
+    served = tf.saved_model.load(os.path.dirname(saved_model_pb)).signatures["serving_default"]
+    return float(served(examples=tf.constant([_serialized_example(7.0, 0)]))["probability"][0][0])
+
+
+def _latest_selection(root) -> SelectionRecord:
+    blessing = _latest_artifact(root, "ModelBlessing", "ModelSelection")
+    with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:
+        return SelectionRecord.from_json(selection_file.read())
+
+
 @pytest.mark.e2e
-def test_pipeline_of_two_seeds_pushes_the_rules_choice(pipeline_inputs):
+def test_pipeline_pushes_the_rules_choice_and_never_a_worse_model_unless_forced(pipeline_inputs):
     serving_dir = str(pipeline_inputs / "serving_model")
     _run_pipeline(pipeline_inputs, quality_floor=0.5, serving_dir=serving_dir)
 
-    pushed_versions = glob.glob(os.path.join(serving_dir, "*", "saved_model.pb"))
+    pushed_versions = _pushed_versions(serving_dir)
     assert len(pushed_versions) == 1
-    served = tf.saved_model.load(os.path.dirname(pushed_versions[0])).signatures["serving_default"]
-    probability = served(examples=tf.constant([_serialized_example(7.0, 0)]))["probability"]
-    assert float(probability[0][0]) == pytest.approx(0.15)  # seed 2's baseline, as in the executor test
+    assert _served_probability_for_x7(pushed_versions[0]) == pytest.approx(0.15)  # seed 2's baseline, as above
 
     blessing = _latest_artifact(pipeline_inputs, "ModelBlessing", "ModelSelection")
     assert blessing.custom_properties["blessed"].int_value == 1
@@ -449,3 +590,33 @@ def test_pipeline_of_two_seeds_pushes_the_rules_choice(pipeline_inputs):
         selection = SelectionRecord.from_json(selection_file.read())
     # TFMA's accuracies (the Evaluators') agree with the component's own predictions.
     assert [(s.gc, s.baseline) for s in selection.study.seeds] == [(1.0, 0.5), (0.75, 0.5)]
+    assert selection.choice.serving is None
+
+    # A worse run into the same output: its chosen model scores 0.25 where the serving one scores 0.5.
+    first_push = _pushed_versions(serving_dir)
+    _run_pipeline(pipeline_inputs, quality_floor=0.0, serving_dir=serving_dir, models_dir="worse_models", seeds=(1,))
+    assert _pushed_versions(serving_dir) == first_push
+    selection = _latest_selection(pipeline_inputs)
+    version = os.path.basename(os.path.dirname(first_push[0]))
+    assert selection.choice.reason == (
+        "Nothing pushed: the chosen model, baseline seed 1, scores test binary_accuracy 0.25 on this run's test "
+        f"split, the serving model (version {version}) 0.5; only a higher score replaces it (--force-push pushes "
+        "anyway).")
+    pusher_output = _latest_artifact(pipeline_inputs, "PushedModel", "Pusher")
+    assert pusher_output.custom_properties["pushed"].int_value == 0
+
+    # Forced, the same worse run pushes; the Evaluators come from the cache, ModelSelection never does.
+    _run_pipeline(pipeline_inputs, quality_floor=0.0, serving_dir=serving_dir, models_dir="worse_models", seeds=(1,),
+                  force_push=True)
+    pushed = _pushed_versions(serving_dir)
+    assert len(pushed) == 2 and pushed[0] == first_push[0]
+    assert _served_probability_for_x7(pushed[-1]) == pytest.approx(0.1)  # the worse baseline of seed 1
+    assert _latest_selection(pipeline_inputs).choice.forced
+
+    # A broken newest version (a partial copy) stops the run with the folder named, and nothing is pushed.
+    broken = os.path.join(serving_dir, "9999999999")
+    os.makedirs(os.path.join(broken, "variables"))
+    with pytest.raises(Exception, match=f"The serving model {broken} holds no SavedModel"):
+        _run_pipeline(pipeline_inputs, quality_floor=0.0, serving_dir=serving_dir, models_dir="worse_models",
+                      seeds=(1,), force_push=True)
+    assert _pushed_versions(serving_dir) == pushed

@@ -1,7 +1,8 @@
 """`gc-tfx run` end to end on tiny generated data: real TFX components, Beam, ML Metadata and SavedModels.
 
 The session's shared run (tests/shared_run.py) feeds these tests: a first run, an identical second one that must
-come from the cache, and one with an impossible quality floor that must rerun only the selection and push nothing.
+come from the cache but for the selection (which keeps the serving model: a tie), and one with an impossible
+quality floor that must rerun only the selection and push nothing.
 """
 import csv
 import io
@@ -190,9 +191,22 @@ def test_pushed_model_serves_new_images_of_any_size(first_run):
     assert np.all((from_images >= 0.0) & (from_images <= 1.0))
 
 
-def test_second_run_is_served_from_the_cache(cached_run):
+def test_an_identical_second_run_comes_from_the_cache_and_keeps_the_serving_model(first_run, cached_run):
+    # All but the selection, which compares with what serves now, and the Pusher it feeds.
     assert {node.node_id: node.state for node in cached_run.nodes.values()} == {
-        node: "CACHED" for node in EXPECTED_NODES}
+        node: "COMPLETE" if node in ("ModelSelection", "Pusher") else "CACHED" for node in EXPECTED_NODES}
+    # The same model scores the same as its serving copy: a tie keeps the serving one, and the console says so
+    # with both scores.
+    first, second = _selection(first_run.nodes).choice, _selection(cached_run.nodes).choice
+    assert (second.method, second.seed, second.test_value) == (first.method, first.seed, first.test_value)
+    serving_versions = os.listdir(os.path.join(cached_run.output, "serving_model"))
+    assert len(serving_versions) == 1
+    assert second.serving.version == serving_versions[0]
+    assert second.serving.test_value == pytest.approx(first.test_value, abs=1e-6)
+    assert second.should_push is False
+    assert second.reason in cached_run.console and "Nothing was pushed." in cached_run.console
+    assert f"the serving model (version {serving_versions[0]})" in second.reason
+    assert metadata_reader.custom_property(cached_run.nodes["Pusher"].output("pushed_model"), "pushed", 0) == 0
 
 
 def test_impossible_floor_reruns_only_the_selection_pushes_nothing_and_says_why(impossible_floor_run):

@@ -9,7 +9,7 @@ import json
 import math
 import os
 import re
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 from ml_metadata import metadata_store
@@ -23,7 +23,7 @@ from components.image_example_gen.ingestion_report import IngestionSummary
 import numpy as np
 
 from components.model_selection import paired_statistics, tfma_metrics
-from components.model_selection.rules import RULE, Candidate, Choice
+from components.model_selection.rules import RULE, Candidate, Choice, ServingModel
 from components.model_selection.selection_record import SelectionRecord
 from report import (build, comparison, data_statistics, evaluation_results, formatting, html_page, metadata_reader,
                     report_data, summary_json, training_records)
@@ -45,17 +45,19 @@ class _PageParser(html.parser.HTMLParser):
         self.text: List[str] = []
         self.metric_cells: List[Dict[str, str]] = []  # the test metrics table's
         self.seed_cells: List[Dict[str, str]] = []  # the verdict's per-seed table's
+        self.push_cells: List[Dict[str, str]] = []  # the push decision's table's
         self._open_metric_cell = None
 
     def handle_starttag(self, tag, attrs):
         attributes = {name: value or "" for name, value in attrs}
         self.tags.append((tag, attributes))
-        if tag == "td" and ("data-metric" in attributes or "data-seed" in attributes):
+        if tag == "td" and ({"data-metric", "data-seed", "data-push-row"} & set(attributes)):
             self._open_metric_cell = {**attributes, "text": ""}
 
     def handle_endtag(self, tag):
         if tag == "td" and self._open_metric_cell is not None:
-            cells = self.seed_cells if "data-seed" in self._open_metric_cell else self.metric_cells
+            cells = (self.seed_cells if "data-seed" in self._open_metric_cell
+                     else self.push_cells if "data-push-row" in self._open_metric_cell else self.metric_cells)
             cells.append(self._open_metric_cell)
             self._open_metric_cell = None
 
@@ -206,7 +208,8 @@ def _pairs(gc_only: int, baseline_only: int, both: int) -> paired_statistics.Pai
     return paired_statistics.PairedPredictions(np.array(gc), np.array(baseline))
 
 
-def _selection(pushed: bool = True, reason: str = HOSTILE_TEXT) -> SelectionRecord:
+def _selection(pushed: bool = True, reason: str = HOSTILE_TEXT, serving: Optional[ServingModel] = None,
+               forced: bool = False) -> SelectionRecord:
     """Two seeds: seed 42 GC 0.875 vs 0.75 (2 / 1 discordant), seed 43 GC 0.75 vs 0.75 (1 / 1)."""
     pairs = [_pairs(2, 1, 5), _pairs(1, 1, 5)]
     seeds = [paired_statistics.seed_result(42, 0.875, 0.75, pairs[0]),
@@ -216,7 +219,7 @@ def _selection(pushed: bool = True, reason: str = HOSTILE_TEXT) -> SelectionReco
     return SelectionRecord(
         study=study, rule=RULE,
         choice=Choice(method="baseline", seed=42, test_value=0.75, quality_floor=0.5, should_push=pushed,
-                      reason=reason),
+                      reason=reason, serving=serving, forced=forced),
         candidates=candidates,
         test_metrics={str(seed): {"gc": {"binary_accuracy": 0.75}, "baseline": {"binary_accuracy": 0.75}}
                       for seed in (42, 43)},
@@ -229,6 +232,27 @@ def test_selection_record_file_round_trips():
     record = _selection()
     assert SelectionRecord.from_json(record.to_json()) == record
     assert json.loads(record.to_json())["should_push"] is True
+    forced = _selection(serving=ServingModel(path="/serving/17", version="17", test_value=0.8125), forced=True)
+    assert SelectionRecord.from_json(forced.to_json()) == forced
+
+
+def test_page_and_summary_show_the_serving_model_beside_the_chosen_one():
+    serving = ServingModel(path=f"/serving/{HOSTILE_TEXT}/17", version="17", test_value=0.8125)
+    data = _report_data(selection=_selection(serving=serving, forced=True))
+    parser = _parse(html_page.render(data))
+    cells = {cell["data-push-row"]: (cell["text"], cell["data-value"]) for cell in parser.push_cells}
+    assert cells == {"chosen": ("0.7500", "0.75"), "serving": ("0.8125", "0.8125")}
+    text = "".join(parser.text)
+    assert f"serving before this run: version 17 (/serving/{HOSTILE_TEXT}/17)" in text
+    assert "push decision (pushed with --force-push)" in text
+    selection = summary_json.build_summary(data)["selection"]
+    assert selection["serving"] == {"path": serving.path, "version": "17", "test_value": 0.8125}
+    assert selection["forced"] is True
+
+    unguarded = _parse(html_page.render(_report_data()))
+    assert [cell["data-push-row"] for cell in unguarded.push_cells] == ["chosen"]
+    assert "serving before this run: none" in "".join(unguarded.text)
+    assert summary_json.build_summary(_report_data())["selection"]["serving"] is None
 
 
 def _report_data(**overrides) -> report_data.ReportData:

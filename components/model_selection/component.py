@@ -5,11 +5,16 @@ The Evaluator's blessing speaks only for its candidate, so it cannot push "which
 needs every seed at once. This component takes, per seed, that pair's Evaluator output and both models, plus the
 Examples: it reads each pair's TFMA metrics, predicts the test split with both models for McNemar's paired test
 and the eval split for the seed choice (`predictions`), computes the study (`paired_statistics`), applies the
-push rule (`rules`), copies the chosen model into its own Model output and writes a ModelBlessing the Pusher
-understands (custom property `blessed` = 1 or 0) with `selection.json` beside it.
+push rule (`rules`), which includes beating the model serving at the push destination (`serving_model`), copies
+the chosen model into its own Model output and writes a ModelBlessing the Pusher understands (custom property
+`blessed` = 1 or 0) with `selection.json` beside it.
 
 Its inputs depend on the seeds, so the spec class is built per seed list (`ModelSelection(seeds=...)`); the
 executor reads the seeds back from its `seeds` parameter. Every runner passes the inputs by key.
+
+The serving folder is a parameter, not an input: open-source Kubeflow runs no Resolver nodes, and what serves can
+change between runs while this component's inputs stay the same, so the runners never serve it from the cache
+(`pipeline.pipeline.ALWAYS_RUN`).
 """
 import os
 from typing import Any, Dict, List, Sequence, Type
@@ -23,7 +28,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.utils import io_utils, path_utils
 
-from components.model_selection import paired_statistics, predictions, rules, tfma_metrics
+from components.model_selection import paired_statistics, predictions, rules, serving_model, tfma_metrics
 from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord, json_numbers
 from trainer.config import BASELINE, GC, METHODS
 
@@ -32,6 +37,8 @@ MODEL_KEY = "model"
 BLESSING_KEY = "blessing"
 SEEDS_KEY = "seeds"
 QUALITY_FLOOR_KEY = "quality_floor"
+SERVING_MODEL_DIR_KEY = "serving_model_dir"  # the Pusher's base directory: the chosen model must beat its newest
+FORCE_PUSH_KEY = "force_push"  # 1: push even when the serving model scores as high (an int: every runner has it)
 EVAL_SPLIT, TEST_SPLIT = "eval", "test"
 
 # Custom properties set on both outputs, besides the blessing's `blessed`, `current_model`, `current_model_id`.
@@ -40,6 +47,9 @@ METHOD_PROPERTY = "method"  # of the chosen model, pushed or not
 SEED_PROPERTY = "seed"
 INTERVAL_PROPERTIES = ("interval_low", "interval_high")
 REASON_PROPERTY = "reason"
+SERVING_VERSION_PROPERTY = "serving_version"  # only when a model was serving
+SERVING_VALUE_PROPERTY = "serving_test_value"
+FORCED_PROPERTY = "forced"
 SELECTED_FROM_PROPERTY = "selected_from"  # URI of the input Model that the output model was copied from
 
 
@@ -69,6 +79,8 @@ class ModelSelectionSpec(types.ComponentSpec):
     PARAMETERS = {
         SEEDS_KEY: ExecutionParameter(type=str),
         QUALITY_FLOOR_KEY: ExecutionParameter(type=float),
+        SERVING_MODEL_DIR_KEY: ExecutionParameter(type=str),
+        FORCE_PUSH_KEY: ExecutionParameter(type=int),
     }
     INPUTS: Dict[str, ChannelParameter] = {}
     OUTPUTS = {
@@ -125,7 +137,9 @@ class Executor(base_executor.BaseExecutor):
                          seed_results[-1].baseline, seed_results[-1].mcnemar_p)
 
         study = paired_statistics.summarize(rules.PRIMARY_METRIC, seed_results, pairs)
-        choice = rules.choose_model(study.verdict, candidates, quality_floor)
+        serving = serving_model.score_serving_model(exec_properties[SERVING_MODEL_DIR_KEY], splits[TEST_SPLIT])
+        choice = rules.choose_model(study.verdict, candidates, quality_floor, serving=serving,
+                                    force_push=bool(exec_properties[FORCE_PUSH_KEY]))
         logging.info("Verdict %s, 95%% interval [%.4f, %.4f]; %s", study.verdict, *study.interval_95, choice.reason)
 
         source = models[choice.method, choice.seed]
@@ -151,8 +165,10 @@ class ModelSelection(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, *, examples: types.BaseChannel, evaluations: Dict[int, types.BaseChannel],
-                 models: Dict[str, Dict[int, types.BaseChannel]], quality_floor: float) -> None:
-        """`evaluations` maps seed -> Evaluator output; `models` maps method -> seed -> Trainer model."""
+                 models: Dict[str, Dict[int, types.BaseChannel]], quality_floor: float, serving_model_dir: str,
+                 force_push: bool = False) -> None:
+        """`evaluations` maps seed -> Evaluator output; `models` maps method -> seed -> Trainer model;
+        `serving_model_dir` is the Pusher's base directory."""
         seeds = sorted(evaluations)
         if any(sorted(models.get(method, {})) != seeds for method in METHODS):
             raise ValueError(f"Need a GC and a baseline model for every evaluated seed {seeds}, got "
@@ -163,6 +179,7 @@ class ModelSelection(base_component.BaseComponent):
             channels.update({model_key(method, seed): models[method][seed] for method in METHODS})
         spec = spec_class(seeds)(
             **channels, seeds=format_seeds(seeds), quality_floor=float(quality_floor),
+            serving_model_dir=serving_model_dir, force_push=int(bool(force_push)),
             model=types.Channel(type=standard_artifacts.Model),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing))
         super().__init__(spec=spec)
@@ -213,3 +230,7 @@ def _set_decision_properties(artifact: types.Artifact, study: paired_statistics.
     artifact.set_string_custom_property(METHOD_PROPERTY, choice.method)
     artifact.set_int_custom_property(SEED_PROPERTY, choice.seed)
     artifact.set_string_custom_property(REASON_PROPERTY, choice.reason)
+    artifact.set_int_custom_property(FORCED_PROPERTY, int(choice.forced))
+    if choice.serving is not None:
+        artifact.set_string_custom_property(SERVING_VERSION_PROPERTY, choice.serving.version)
+        artifact.set_float_custom_property(SERVING_VALUE_PROPERTY, choice.serving.test_value)

@@ -17,6 +17,7 @@ from trainer import features
 from trainer.export import OUTPUT_KEY
 
 BATCH_SIZE = 32
+SIGNATURE = "serving_default"  # the one the Evaluator and TF Serving call
 THRESHOLD = 0.5  # a probability above it predicts `humans`, as TFMA's and Keras' BinaryAccuracy do
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] for the log loss, as Keras does
 
@@ -46,11 +47,12 @@ def probabilities(model: types.Artifact, *splits: SplitExamples) -> List[np.ndar
     """The model's probability of `humans` for every example of each split, through its `serving_default`
     signature (the SavedModel is loaded once for all of them)."""
     model_path = path_utils.serving_model_path(model.uri, path_utils.is_old_model_artifact(model))
-    serve = tf.saved_model.load(model_path).signatures["serving_default"]
-    return [_predict(serve, examples) for examples in splits]
+    serve = tf.saved_model.load(model_path).signatures[SIGNATURE]
+    return [predict(serve, examples) for examples in splits]
 
 
-def _predict(serve: Any, examples: SplitExamples) -> np.ndarray:
+def predict(serve: Any, examples: SplitExamples) -> np.ndarray:
+    """`serve` (a `serving_default` signature) applied to every example, in batches."""
     outputs = [serve(tf.constant(examples.serialized[start:start + BATCH_SIZE]))[OUTPUT_KEY].numpy().reshape(-1)
                for start in range(0, len(examples.serialized), BATCH_SIZE)]
     return np.concatenate(outputs)

@@ -4,11 +4,13 @@
    simpler model stays unless GC earns its place, so `no_detectable_difference` keeps the baseline.
 2. Among that method's seeds, the best on the eval split (validation): highest binary accuracy, then lowest log
    loss, then the lowest seed. The test split decided the verdict; it never picks a seed.
-3. The chosen model is pushed only if its test binary accuracy meets the quality floor.
+3. The chosen model is pushed only if its test binary accuracy meets the quality floor,
+4. and only if it scores higher than the model serving at the push destination on this run's test split (a tie
+   keeps the serving model: replacing it would gain nothing). `force_push` overrides this guard, not the floor.
 """
 import dataclasses
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 from components.model_selection import paired_statistics
 from trainer.config import BASELINE, GC
@@ -21,7 +23,8 @@ TOLERANCE = 1e-6
 
 RULE = ("The method the verdict favours is pushed (the baseline, the simpler model, unless GC is better), as its "
         "seed with the best eval-split accuracy (then lowest eval log loss); it must meet the quality floor on "
-        "the test split.")
+        "the test split and score higher there than the model serving at the push destination (ties keep the "
+        "serving model).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +39,16 @@ class Candidate:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServingModel:
+    """The newest version at the push destination, scored on this run's test split: its recorded metrics came
+    from other data, so only a fresh score can be compared with the candidates'."""
+
+    path: str
+    version: str
+    test_value: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Choice:
     """The model to push (`method`, `seed`) and whether it may be pushed."""
 
@@ -45,6 +58,8 @@ class Choice:
     quality_floor: float
     should_push: bool
     reason: str
+    serving: Optional[ServingModel] = None  # None: nothing was serving
+    forced: bool = False  # pushed only because force_push overrode the serving model's guard
 
 
 def method_for_verdict(verdict: str) -> str:
@@ -53,10 +68,13 @@ def method_for_verdict(verdict: str) -> str:
     return GC if verdict == paired_statistics.GC_BETTER else BASELINE
 
 
-def choose_model(verdict: str, candidates: Sequence[Candidate], quality_floor: float) -> Choice:
+def choose_model(verdict: str, candidates: Sequence[Candidate], quality_floor: float,
+                 serving: Optional[ServingModel] = None, force_push: bool = False) -> Choice:
     """Applies RULE; ValueError when the verdict's method has no candidate or a score is NaN."""
     if math.isnan(quality_floor):
         raise ValueError(f"quality_floor must be a number, got {quality_floor}")
+    if serving is not None and math.isnan(serving.test_value):
+        raise ValueError(f"The serving model {serving.path} has a NaN score")
     method = method_for_verdict(verdict)
     eligible = [candidate for candidate in candidates if candidate.method == method]
     if not eligible:
@@ -72,15 +90,31 @@ def choose_model(verdict: str, candidates: Sequence[Candidate], quality_floor: f
     why_method = {GC: "GC is better", BASELINE: "the baseline stays unless GC is better"}[method]
     why_seed = (f"seed {chosen.seed} has the best eval accuracy {_format(chosen.eval_accuracy)}"
                 if len(eligible) > 1 else f"seed {chosen.seed}")
-    meets_floor = chosen.test_value >= quality_floor - TOLERANCE
-    if meets_floor:
-        reason = (f"Pushed {method} ({why_method}; {why_seed}): test {PRIMARY_METRIC} "
-                  f"{_format(chosen.test_value)} meets the floor {_format(quality_floor)}.")
+    pushed_because = f"Pushed {method} ({why_method}; {why_seed})"
+    scores = f"test {PRIMARY_METRIC} {_format(chosen.test_value)}"
+    forced = False
+    if chosen.test_value < quality_floor - TOLERANCE:
+        should_push = False
+        reason = (f"Nothing pushed: the chosen model, {method} seed {chosen.seed}, has {scores}, below the floor "
+                  f"{_format(quality_floor)}.")
+    elif serving is None:
+        should_push = True
+        reason = f"{pushed_because}: {scores} meets the floor {_format(quality_floor)}."
+    elif chosen.test_value > serving.test_value + TOLERANCE:
+        should_push = True
+        reason = (f"{pushed_because}: {scores} meets the floor {_format(quality_floor)} and beats the serving "
+                  f"model's {_format(serving.test_value)} (version {serving.version}, on this run's test split).")
+    elif force_push:
+        should_push = forced = True
+        reason = (f"{pushed_because}, forced by --force-push: {scores} does not beat the serving model's "
+                  f"{_format(serving.test_value)} (version {serving.version}, on this run's test split).")
     else:
-        reason = (f"Nothing pushed: the chosen model, {method} seed {chosen.seed}, has test {PRIMARY_METRIC} "
-                  f"{_format(chosen.test_value)}, below the floor {_format(quality_floor)}.")
+        should_push = False
+        reason = (f"Nothing pushed: the chosen model, {method} seed {chosen.seed}, scores {scores} on this run's "
+                  f"test split, the serving model (version {serving.version}) {_format(serving.test_value)}; "
+                  f"only a higher score replaces it (--force-push pushes anyway).")
     return Choice(method=method, seed=chosen.seed, test_value=chosen.test_value, quality_floor=quality_floor,
-                  should_push=meets_floor, reason=reason)
+                  should_push=should_push, reason=reason, serving=serving, forced=forced)
 
 
 def _format(value: float) -> str:

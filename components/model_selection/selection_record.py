@@ -9,7 +9,7 @@ import math
 from typing import Any, Dict, List, Mapping, Optional
 
 from components.model_selection.paired_statistics import SeedResult, Study
-from components.model_selection.rules import Candidate, Choice
+from components.model_selection.rules import Candidate, Choice, ServingModel
 
 SELECTION_FILE = "selection.json"
 
@@ -55,7 +55,10 @@ class SelectionRecord:
         seeds = [SeedResult(**{key: value for key, value in row.items() if key != "difference"})
                  for row in study.pop("seeds")]
         study["interval_95"] = tuple(study["interval_95"])
-        return cls(study=Study(seeds=seeds, **study), rule=document["rule"], choice=Choice(**document["choice"]),
+        choice = dict(document["choice"])
+        if choice.get("serving") is not None:
+            choice["serving"] = ServingModel(**choice["serving"])
+        return cls(study=Study(seeds=seeds, **study), rule=document["rule"], choice=Choice(**choice),
                    candidates=[Candidate(**row) for row in document["candidates"]],
                    test_metrics=document["test_metrics"], model_uris=document["model_uris"],
                    evaluation_uris=document["evaluation_uris"], selected_from=document["selected_from"],
