@@ -14,6 +14,18 @@ ENV TF_USE_LEGACY_KERAS=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# tcmalloc for every task: glibc's malloc returns the seed CNN's huge activations to the kernel after every op, so
+# each training step page-faults gigabytes again (cli/allocator.py; 1.9x faster Trainer steps on CPU, issue 16).
+# The tasks start as `python -m ...`, not through gc-tfx's re-execution, so it is preloaded through ENV, set only
+# after the install. The version is whatever the base image's distribution ships (its security updates), so the
+# pin rule is waived for this one package; the build fails if the library is not where LD_PRELOAD points.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libtcmalloc-minimal4 \
+    && rm -rf /var/lib/apt/lists/* \
+    && test -f /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+ENV LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+
 # kubeflow/options.py IMAGE_SOURCE_ROOT: compiled packages read the schema from /gc-tfx/pipeline/schema/.
 WORKDIR /gc-tfx
 

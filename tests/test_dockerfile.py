@@ -14,6 +14,7 @@ from typing import List, Tuple
 
 import pytest
 
+from cli import allocator
 from kubeflow import options
 from pipeline import schema
 
@@ -73,6 +74,22 @@ def test_base_image_is_the_tfx_release_the_lock_pins(dockerfile):
 def test_tensorflow_uses_keras_2(dockerfile):
     environment = " ".join(arguments_of(dockerfile, "ENV")).split()
     assert "TF_USE_LEGACY_KERAS=1" in environment
+
+
+def test_every_task_trains_with_tcmalloc(dockerfile):
+    preloads = [word.split("=", 1)[1] for arguments in arguments_of(dockerfile, "ENV") for word in arguments.split()
+                if word.startswith("LD_PRELOAD=")]
+    assert len(preloads) == 1
+    library = preloads[0]
+    assert posixpath.basename(library) == allocator.TCMALLOC_LIBRARY
+    assert posixpath.dirname(library) in allocator.LIBRARY_DIRS
+    names = [name for name, _ in dockerfile]
+    install = next(index for index, (name, arguments) in enumerate(dockerfile)
+                   if name == "RUN" and "libtcmalloc-minimal4" in arguments)
+    # Installed (and the file checked) before the preload takes effect, so the build fails, not every task.
+    assert f"test -f {library}" in dockerfile[install][1]
+    assert install < next(index for index, (name, arguments) in enumerate(dockerfile)
+                          if name == "ENV" and "LD_PRELOAD=" in arguments) < names.index("COPY")
 
 
 def test_every_install_is_held_to_the_lock(dockerfile):
