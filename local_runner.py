@@ -73,8 +73,9 @@ def run_locally(*, data_root: str, layout: OutputLayout, experiment: ExperimentC
 
 
 def compile_pipeline(pipeline: tfx.dsl.Pipeline) -> pipeline_pb2.Pipeline:
-    """The pipeline's IR, as LocalDagRunner.run compiles it, with the cache off for `pipeline_lib.ALWAYS_RUN`
-    (TFX switches caching per pipeline only)."""
+    """The pipeline's IR, compiled as LocalDagRunner.run does (less its packaging of components' pip
+    dependencies, which none of ours declares), with the cache off for `pipeline_lib.ALWAYS_RUN` (TFX switches
+    caching per pipeline only)."""
     ir = compiler.Compiler().compile(pipeline)
     for node in ir.nodes:
         if node.pipeline_node.node_info.id in pipeline_lib.ALWAYS_RUN:
