@@ -3,8 +3,9 @@
 #
 # The base tag is the lock's tfx version, never `latest`. Its user (root) is kept: the KFP v2 launcher wraps each
 # task's command and creates /gcs, /minio and /s3 at the filesystem root for artifacts. The command itself comes
-# from the compiled package (`python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor`), so
-# everything below installs into the interpreter `python` names, through `python -m pip`, never a bare `pip`.
+# from the compiled package (`python -m kubeflow.task_entrypoint`, our shim in front of TFX's
+# kubeflow_v2_run_executor), so everything below installs into the interpreter `python` names, through
+# `python -m pip`, never a bare `pip`. tensorflow-io (TensorFlow's s3:// for MinIO) comes with the lock's pins.
 FROM tensorflow/tfx:1.16.0
 
 # Keras 2 (tf_keras) for TFT/TFMA and the trainer: set before anything imports TensorFlow, as the CLI does.
@@ -44,6 +45,9 @@ COPY local_runner.py ./
 COPY datasets/ datasets/
 COPY report/ report/
 COPY cli/ cli/
-# The import check fails the build, not a cluster run, if the launcher's module or our code cannot load.
+# The import check fails the build, not a cluster run, if the entrypoint, TFX's modules behind it, S3 support or
+# our code cannot load.
 RUN python -m pip install --no-deps -e . \
-    && python -c "import tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor, pipeline.pipeline, trainer.task"
+    && python -c "import kubeflow.task_entrypoint, tensorflow_io, pipeline.pipeline, trainer.task" \
+    && python -c "import tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor" \
+    && python -c "import tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"

@@ -20,9 +20,10 @@ setuptools.setup(
         "tfx[kfp]==1.16.0",
         "tensorflow>=2.16,<2.17",
         "tf-keras>=2.16,<2.17",
-        "apache-beam[gcp]",
+        "apache-beam[gcp,aws]",
         "tensorflow-datasets",
         "kfp",
+        "tensorflow-io",  # s3:// for TensorFlow (Kubeflow's MinIO); kubeflow/task_entrypoint.py imports it
         "Pillow",
         "matplotlib",
         "absl-py",

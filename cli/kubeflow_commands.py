@@ -1,8 +1,12 @@
-"""`gc-tfx kubeflow compile` and `gc-tfx kubeflow submit`: Kubeflow Pipelines v2."""
+"""`gc-tfx kubeflow compile`, `submit` and `run-local`: Kubeflow Pipelines v2."""
 import argparse
+import datetime
+import json
 import os
 import sys
+import tempfile
 import warnings
+from typing import Dict
 
 from cli.errors import UserError
 from cli.experiment_flags import add_experiment_arguments, experiment_from_arguments
@@ -48,7 +52,7 @@ def _kubeflow_submit(args: argparse.Namespace) -> int:
     try:
         submitter = submit.Submitter(args.host, namespace=args.namespace)
         run = submitter.submit(args.package, experiment=args.experiment, run_name=args.run_name,
-                               pipeline_root=args.pipeline_root)
+                               pipeline_root=args.pipeline_root, parameters=_parameter_values(args.parameter))
         print(f"Run id: {run.run_id}")
         print(f"Run URL: {run.run_url}")
         print(f"Pipeline root: {run.pipeline_root or 'the cluster default (kfp-launcher ConfigMap)'}")
@@ -66,12 +70,54 @@ def _kubeflow_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parameter_values(pairs) -> Dict[str, object]:
+    values = {}
+    for pair in pairs or ():
+        name, separator, text = pair.partition("=")
+        if not separator or not name:
+            raise UserError(f"--parameter must be NAME=VALUE, got {pair!r}.")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name] = text  # a bare word is a string
+    return values
+
+
+def _kubeflow_run_local(args: argparse.Namespace) -> int:
+    from kubeflow import errors, local_executor
+
+    contract = local_executor.Contract.VERTEX if args.vertex else local_executor.Contract.OPEN_SOURCE
+    run_id = args.run_id or f"run-local-{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}"
+    work_dir = args.work_dir or os.path.join(tempfile.gettempdir(), "gc-tfx-run-local", run_id)
+
+    def started(index: int, total: int, name: str) -> None:
+        print(f"[{index}/{total}] {name} ...", flush=True)
+
+    def finished(task: "local_executor.TaskRun") -> None:
+        print(f"      {task.name} done in {task.seconds:.1f} s", flush=True)
+
+    print(f"Running {args.package} as {contract.value} would; task logs in {work_dir}", flush=True)
+    try:
+        run = local_executor.run_package(args.package, args.pipeline_root, work_dir=work_dir, run_id=run_id,
+                                         contract=contract, parameters=_parameter_values(args.parameter),
+                                         on_task_start=started, on_task_end=finished)
+    except errors.KubeflowError as error:
+        raise UserError(str(error)) from error
+    total = sum(task.seconds for task in run.tasks)
+    print(f"All {len(run.tasks)} tasks succeeded in {total:.0f} s; outputs below {run.run_root}")
+    print("Task wall times: " + ", ".join(f"{task.name} {task.seconds:.0f} s" for task in run.tasks))
+    pushed = local_executor.pushed_location(run)
+    print(f"Pushed model: {pushed}" if pushed else "Pushed model: none (ModelSelection kept what serves, or the "
+          "quality floor was not met; see its log)")
+    return 0
+
+
 def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
     from kubeflow import options  # Flag defaults only: no TFX, no KFP SDK, so `--help` stays instant.
 
     kubeflow = subparsers.add_parser("kubeflow", help="Compile the pipeline for Kubeflow Pipelines v2 and submit it.")
     kubeflow_commands = kubeflow.add_subparsers(dest="kubeflow_command", required=True,
-                                                metavar="{compile,submit}")
+                                                metavar="{compile,submit,run-local}")
     compile_parser = kubeflow_commands.add_parser(
         "compile", help="Compile a KFP v2 pipeline package (YAML, schema 2.1.0) from the pipeline `run` executes.")
     compile_parser.add_argument("--image", required=True,
@@ -117,6 +163,9 @@ def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
     submit_parser.add_argument("--run-name", help="Run name in the UI (default: pipeline name and UTC time).")
     submit_parser.add_argument("--pipeline-root",
                                help="Object-store URI for this run's outputs (default: the compile-time root).")
+    submit_parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                               help="A value for a root parameter of the package (JSON, or a bare string); "
+                                    "the others get their defaults.")
     submit_parser.add_argument("--namespace", help="Kubernetes namespace of multi-user Kubeflow deployments.")
     submit_parser.add_argument("--wait", action="store_true",
                                help="Wait for the run to finish; exit 1 unless it SUCCEEDED.")
@@ -125,3 +174,20 @@ def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
     submit_parser.add_argument("--poll-interval", type=float, default=15.0, metavar="SECONDS",
                                help="With --wait: seconds between state checks (default: 15).")
     submit_parser.set_defaults(handler=_kubeflow_submit)
+
+    run_local_parser = kubeflow_commands.add_parser(
+        "run-local", help="Run a compiled package here, task by task, as open-source KFP v2 (or Vertex AI) would: "
+                          "a dry run before the cluster.")
+    run_local_parser.add_argument("--package", required=True, help="The .yaml file `gc-tfx kubeflow compile` wrote.")
+    run_local_parser.add_argument("--pipeline-root", required=True,
+                                  help="Object-store URI for the run's outputs (s3://, gs:// or minio://; for s3 "
+                                       "set S3_ENDPOINT and AWS credentials as kubeflow/README.md says).")
+    run_local_parser.add_argument("--vertex", action="store_true",
+                                  help="Behave as Vertex AI does (typed input artifacts, the ExampleGen driver hook) "
+                                       "instead of open-source KFP.")
+    run_local_parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
+                                  help="A value for a root parameter of the package (JSON, or a bare string).")
+    run_local_parser.add_argument("--run-id", help="The run's id in output URIs (default: run-local-UTC time).")
+    run_local_parser.add_argument("--work-dir", help="Empty folder for each task's scratch files and log "
+                                                     "(default: TMPDIR/gc-tfx-run-local/RUN_ID).")
+    run_local_parser.set_defaults(handler=_kubeflow_run_local)

@@ -18,8 +18,14 @@ import pipeline as pipeline_package
 from kubeflow import options as options_lib
 from kubeflow import package as package_lib
 from kubeflow import resources
+from kubeflow import task_entrypoint
 from kubeflow.errors import OptionError
 from pipeline import pipeline as pipeline_lib
+
+# Open-source KFP never runs the ExampleGen driver hook that fingerprints the data, so its cache key for ImageExampleGen
+# holds only the data folder's name: a changed folder would be served from the cache. ImageExampleGen always runs
+# (it fingerprints the content itself); ModelSelection too, since the serving model it must beat is not an input.
+UNCACHED_TASKS = (pipeline_lib.EXAMPLE_GEN_ID, *pipeline_lib.ALWAYS_RUN)
 
 
 def build_pipeline(options: options_lib.CompileOptions) -> tfx.dsl.Pipeline:
@@ -42,16 +48,20 @@ def build_pipeline(options: options_lib.CompileOptions) -> tfx.dsl.Pipeline:
 
 
 def _pipeline_spec(options: options_lib.CompileOptions) -> Dict[str, Any]:
-    config = kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=options.image,
-                                                              use_pipeline_spec_2_1=True)
+    config = kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
+        default_image=options.image, default_commands=task_entrypoint.COMMAND, use_pipeline_spec_2_1=True)
     job = kubeflow_v2_dag_runner.KubeflowV2DagRunner(config).run(build_pipeline(options), write_out=False)
     spec = job["pipelineSpec"]
     # TFX keeps the root only in the PipelineJob's runtime config, which a YAML package drops; KFP's UI and
     # `gc-tfx kubeflow submit` read this field instead.
     spec["defaultPipelineRoot"] = options.pipeline_root
-    # KFP caches per task too; what ModelSelection compares with (the serving model) is not among its inputs.
-    for task_id in pipeline_lib.ALWAYS_RUN:
+    for task_id in UNCACHED_TASKS:
         spec["root"]["dag"]["tasks"][task_id]["cachingOptions"] = {"enableCache": False}
+    # TFX writes the ExampleGen driver hook (Vertex AI runs it) with its own module; it must read s3:// as well.
+    for executor in spec["deploymentSpec"]["executors"].values():
+        hook = executor.get("container", {}).get("lifecycle", {}).get("preCacheCheck")
+        if hook:
+            hook["command"] = list(task_entrypoint.DRIVER_COMMAND)
     return spec
 
 

@@ -5,10 +5,10 @@ The client (kfp 2.5) loads the YAML's first document into a `PipelineSpec` and a
 and its Argo compiler fails on TFX Resolver nodes ("resolver not implemented yet").
 """
 import dataclasses
-from typing import List
+from typing import Dict, List, Mapping, Optional
 
 import yaml
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from kubeflow import names
@@ -87,3 +87,24 @@ def check_kfp_accepts(package: PipelinePackage) -> None:
     if resolvers:
         raise PackageError(f"{package.path!r} contains TFX Resolver nodes ({', '.join(resolvers)}), which "
                            "open-source Kubeflow Pipelines v2 cannot run.")
+
+
+def root_parameters(package: PipelinePackage,
+                    given: Optional[Mapping[str, object]] = None) -> Dict[str, struct_pb2.Value]:
+    """Every root parameter's value, the given one or the default, as the API server resolves a run's parameters."""
+    given = dict(given or {})
+    declared = package.pipeline_spec.root.input_definitions.parameters
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise PackageError(f"{package.path!r} has no parameter {', '.join(unknown)} (it has: "
+                           f"{', '.join(sorted(declared)) or 'none'}).")
+    values = {}
+    for name, definition in declared.items():
+        if name in given:
+            values[name] = json_format.ParseDict(given[name], struct_pb2.Value())
+        elif definition.HasField("default_value"):
+            values[name] = definition.default_value
+        elif not definition.is_optional:
+            raise PackageError(f"{package.path!r}: parameter {name!r} has neither default value nor user provided "
+                               f"value (the server would refuse the run); pass --parameter {name}=VALUE.")
+    return values

@@ -11,10 +11,11 @@ import functools
 import io
 import time
 import warnings
-from typing import Any, Callable, Iterator, Optional, Tuple
+from typing import Any, Callable, Iterator, Mapping, Optional, Tuple
 
 import kfp
 from absl import logging
+from google.protobuf import json_format
 
 from kubeflow import connection, uris
 from kubeflow import package as package_lib
@@ -93,11 +94,14 @@ class Submitter:
         return pipeline_id, version.pipeline_version_id
 
     def submit(self, package_path: str, *, experiment: Optional[str] = None, run_name: Optional[str] = None,
-               pipeline_root: Optional[str] = None) -> SubmittedRun:
+               pipeline_root: Optional[str] = None, parameters: Optional[Mapping[str, object]] = None) -> SubmittedRun:
         """Checks the package as the server will, uploads it, and starts a run in `experiment` (default: the
-        pipeline's name)."""
+        pipeline's name) with the pipeline root and a value for every root parameter: a YAML package has no
+        runtime config, and the server refuses a parameter with neither a default nor a value."""
         package = package_lib.read_package(package_path)
         package_lib.check_kfp_accepts(package)
+        values = {name: json_format.MessageToDict(value)
+                  for name, value in package_lib.root_parameters(package, parameters).items()}
         root = (uris.require_bucket_uri("--pipeline-root", pipeline_root) if pipeline_root
                 else package.default_pipeline_root)
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -107,7 +111,7 @@ class Submitter:
                                    name=experiment, namespace=self._namespace).experiment_id
         run = self._call("start the run", self._client.run_pipeline, experiment_id=experiment_id,
                          job_name=run_name or f"{package.name} {now:%Y-%m-%d %H:%M:%S}", pipeline_id=pipeline_id,
-                         version_id=version_id, pipeline_root=root or None)
+                         version_id=version_id, pipeline_root=root or None, params=values)
         return SubmittedRun(run_id=run.run_id, run_url=self.run_url(run.run_id), pipeline_id=pipeline_id,
                             pipeline_version_id=version_id, experiment_id=experiment_id, pipeline_root=root)
 

@@ -15,6 +15,7 @@ from trainer.config import BASELINE, GC, METHODS
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.task.run_fn"
 
+EXAMPLE_GEN_ID = "ImageExampleGen"
 MODEL_SELECTION_ID = "ModelSelection"
 # Nodes the runners never serve from the cache: ModelSelection's result depends on the model serving at the push
 # destination, which changes between runs while its inputs stay the same. Its cost is predicting two splits.
@@ -35,7 +36,7 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     """Returns the pipeline training the seed CNN with and without GC per seed and pushing the better model."""
     # Encoded images + labels from DATA/{train,test}/{horses,humans}; bad files listed in rejected.csv.
-    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent)
+    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent).with_id(EXAMPLE_GEN_ID)
 
     # Statistics against a curated schema; anomalies stop the run before any training.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])

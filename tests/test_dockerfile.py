@@ -1,6 +1,6 @@
 """The Dockerfile, checked statically (there is no Docker engine here): hadolint, and what the tasks rely on.
 
-Kubeflow tasks run `python -m tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor` in this image, read
+Kubeflow tasks run `python -m kubeflow.task_entrypoint` (in front of TFX's kubeflow_v2_run_executor) in this image, read
 the schema at kubeflow/options.py's IMAGE_SCHEMA_PATH and must import exactly the versions the lock pins.
 """
 import os

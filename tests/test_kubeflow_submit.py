@@ -128,8 +128,10 @@ def serve():
         server.server_close()
 
 
-def write_package(path, *, schema_version: str = "2.1.0", name: str = "gc-tfx", resolver: bool = False) -> bytes:
-    """A small package shaped like the compiler's output: one container task (or a resolver)."""
+def write_package(path, *, schema_version: str = "2.1.0", name: str = "gc-tfx", resolver: bool = False,
+                  root_parameters: Optional[Dict[str, Any]] = None) -> bytes:
+    """A small package shaped like the compiler's output: one container task (or a resolver), and the root
+    parameters given as their inputDefinitions (a TFX RuntimeParameter compiles to one)."""
     executor = ({"resolver": {"outputArtifactQueries": {}}} if resolver
                 else {"container": {"image": "registry.example/gc-tfx:1", "command": ["python"]}})
     spec = json_format.ParseDict({
@@ -140,7 +142,8 @@ def write_package(path, *, schema_version: str = "2.1.0", name: str = "gc-tfx", 
         "components": {"Pusher": {"executorLabel": "Pusher_executor"}},
         "deploymentSpec": {"executors": {"Pusher_executor": executor}},
         "root": {"dag": {"tasks": {"Pusher": {"taskInfo": {"name": "Pusher"},
-                                              "componentRef": {"name": "Pusher"}}}}},
+                                              "componentRef": {"name": "Pusher"}}}},
+                 **({"inputDefinitions": {"parameters": root_parameters}} if root_parameters else {})},
     }, pipeline_spec_pb2.PipelineSpec())
     text = yaml.safe_dump(json_format.MessageToDict(spec), sort_keys=True)
     path.write_text(text)
@@ -183,6 +186,44 @@ def test_uploads_the_package_and_starts_a_run_from_it(serve, package, capsys):
                                                         "pipeline_version_id": "version-1"}
     assert run.json()["runtime_config"]["pipeline_root"] == PACKAGE_ROOT
     assert "pipeline_spec" not in run.json()  # the run starts from the uploaded version, not an inline copy
+
+
+ROOT_PARAMETERS = {"epochs": {"parameterType": "NUMBER_INTEGER", "defaultValue": 10},
+                   "data_root": {"parameterType": "STRING"}}
+
+
+def test_the_run_carries_the_root_and_a_value_for_every_parameter(serve, tmp_path):
+    """A YAML package has no runtime config: the server refuses parameters with neither default nor value."""
+    api = FakeKfpApi()
+    host = serve(api)
+    path = tmp_path / "pipeline.yaml"
+    write_package(path, root_parameters=ROOT_PARAMETERS)
+
+    assert submit("--host", host, "--package", str(path), "--parameter", "data_root=gs://bucket/data") == 0
+
+    [run] = api.requests_to("POST", "/runs")
+    assert run.json()["runtime_config"] == {"pipeline_root": PACKAGE_ROOT,
+                                            "parameters": {"epochs": 10, "data_root": "gs://bucket/data"}}
+
+
+def test_a_parameter_without_default_or_value_is_refused_before_contacting_the_server(serve, tmp_path, capsys):
+    api = FakeKfpApi()
+    host = serve(api)
+    path = tmp_path / "pipeline.yaml"
+    write_package(path, root_parameters=ROOT_PARAMETERS)
+
+    assert submit("--host", host, "--package", str(path), "--parameter", "epochs=3") == 1
+
+    err = capsys.readouterr().err
+    assert "parameter 'data_root' has neither default value nor user provided value" in err
+    assert "pass --parameter data_root=VALUE" in err
+    assert not api.requests_to("POST", "/runs") and not api.requests_to("POST", "/pipelines/upload")
+
+
+def test_an_unknown_parameter_is_named(serve, package, capsys):
+    host = serve(FakeKfpApi())
+    assert submit("--host", host, "--package", package, "--parameter", "epochs=3") == 1
+    assert "has no parameter epochs (it has: none)" in capsys.readouterr().err
 
 
 def test_an_existing_pipeline_gets_a_new_version(serve, package):

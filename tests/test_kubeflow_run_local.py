@@ -1,0 +1,140 @@
+"""`gc-tfx kubeflow run-local` on the real compiled package, against a local S3 server standing in for MinIO.
+
+One package, compiled for s3:// roots (1 epoch, 96 px, both Trainers, a quality floor of 0 so a model is pushed),
+runs twice as open-source KFP v2 would run it: as compiled (every task must succeed and the pushed model must load
+from the bucket and predict through both signatures), and with TFX's own entrypoint instead of ours (it must fail
+where the cluster fails: StatisticsGen, the first task with an upstream artifact, on TFX's AttributeError).
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from typing import Dict
+
+import pytest
+import yaml
+
+import image_fixtures
+import s3_server
+from cli import main as cli
+from kubeflow import task_entrypoint
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("kubeflow_run_local")]
+
+# TFX's entrypoint as TFX's package runs it, only ended as ours ends it (os._exit), because tensorflow-io, which
+# tensorflow_transform imports, aborts the interpreter at exit ("pure virtual method called"): unended, the very
+# first task would already fail that way, before any artifact is handed over.
+TFX_ENTRYPOINT = ["python", "-c", "\n".join([
+    "import os, runpy, sys",
+    "try:",
+    f"    runpy.run_module({task_entrypoint.EXECUTOR_MODULE!r}, run_name='__main__', alter_sys=True)",
+    "except SystemExit as end:",
+    "    sys.stdout.flush(), sys.stderr.flush()",
+    "    os._exit(end.code or 0)"])]
+ROOT = f"s3://{s3_server.BUCKET}/root"
+TEST_IMAGES = ("test/horses/horses-000.png", "test/humans/humans-000.png")
+# Loads the pushed SavedModel from S3 in a fresh process (tensorflow_io's filesystem aborts the interpreter at
+# exit, so the process ends itself) and prints both signatures' probabilities for the same images.
+PREDICT = """
+import json, os, sys
+import tensorflow as tf, tensorflow_io
+model = tf.saved_model.load(sys.argv[1])
+images = [open(path, "rb").read() for path in sys.argv[2:]]
+examples = [tf.train.Example(features=tf.train.Features(feature={"image": tf.train.Feature(
+    bytes_list=tf.train.BytesList(value=[image]))})).SerializeToString() for image in images]
+by_images = model.signatures["predict_images"](images=tf.constant(images))["probability"]
+by_examples = model.signatures["serving_default"](examples=tf.constant(examples))["probability"]
+print(json.dumps({"images": by_images.numpy().ravel().tolist(), "examples": by_examples.numpy().ravel().tolist()}))
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def gc_tfx(environment: Dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "gc-tfx"), *arguments], env=environment,
+                          capture_output=True, text=True, check=False, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with s3_server.running() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def setting(s3, tmp_path_factory):
+    """The data in the bucket, the compiled package, and the environment a user sets for MinIO."""
+    folder = tmp_path_factory.mktemp("run_local")
+    data = str(folder / "data")
+    image_fixtures.write_clean_data_folder(data, train_per_class=16, test_per_class=4)
+    assert s3.upload_folder(data, "data") == 40
+    package = folder / "pipeline.yaml"
+    assert cli.main(["kubeflow", "compile", "--image", "registry.example/gc-tfx:1", "--pipeline-root", ROOT,
+                     "--data-root", f"s3://{s3_server.BUCKET}/data", "--output", str(package), "--epochs", "1",
+                     "--image-size", "96", "--batch-size", "8", "--eval-percent", "25", "--quality-floor", "0",
+                     "--beam-arg=--direct_running_mode=multi_processing", "--beam-arg=--direct_num_workers=1"]) == 0
+    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", **s3.environment())
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # every task imports TFX; let Python cache the bytecode
+    return {"folder": folder, "data": data, "package": package, "environment": environment}
+
+
+@pytest.fixture(scope="module")
+def open_source_run(setting):
+    work = setting["folder"] / "work"
+    completed = gc_tfx(setting["environment"], "kubeflow", "run-local", "--package", str(setting["package"]),
+                       "--pipeline-root", ROOT, "--run-id", "as-compiled", "--work-dir", str(work))
+    return completed, work
+
+
+def test_every_task_succeeds_and_reports_its_wall_time(open_source_run, setting):
+    completed, _ = open_source_run
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    tasks = yaml.safe_load(setting["package"].read_text())["root"]["dag"]["tasks"]
+    assert f"All {len(tasks)} tasks succeeded" in completed.stdout
+    [times] = [line for line in completed.stdout.splitlines() if line.startswith("Task wall times: ")]
+    assert {re.match(r"(\S+) \d+ s", part).group(1) for part in times[len("Task wall times: "):].split(", ")} == set(
+        tasks)
+    assert "as open-source KFP v2 would" in completed.stdout
+
+
+def test_our_entrypoint_typed_the_artifacts_open_source_kfp_sent_untyped(open_source_run):
+    _, work = open_source_run
+    log = (work / "StatisticsGen" / "task.log").read_text()
+    assert "Input artifacts without a type (open-source KFP sends none), typed from the component's inputs spec: " \
+           "examples" in log
+
+
+def test_the_pushed_model_is_in_the_bucket_and_predicts_through_both_signatures(open_source_run, setting, s3):
+    completed, _ = open_source_run
+    match = re.search(rf"^Pushed model: ({re.escape(ROOT)}/serving_model/(\d+))$", completed.stdout, re.MULTILINE)
+    assert match, completed.stdout
+    version_prefix = f"root/serving_model/{match.group(2)}/"
+    assert f"{version_prefix}saved_model.pb" in s3.keys(version_prefix)
+
+    predicted = subprocess.run([sys.executable, "-c", PREDICT, match.group(1),
+                                *(os.path.join(setting["data"], image) for image in TEST_IMAGES)],
+                               env=setting["environment"], capture_output=True, text=True, check=False, timeout=300)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    probabilities = json.loads(predicted.stdout.strip().splitlines()[-1])
+    assert len(probabilities["images"]) == 2 and all(0.0 <= value <= 1.0 for value in probabilities["images"])
+    assert probabilities["examples"] == pytest.approx(probabilities["images"], abs=1e-6)
+
+
+def test_the_same_package_with_tfx_own_entrypoint_fails_as_on_an_open_source_cluster(setting):
+    """Proof that the executor reproduces the backend: TFX alone cannot read open-source KFP's untyped inputs."""
+    spec = yaml.safe_load(setting["package"].read_text())
+    for executor in spec["deploymentSpec"]["executors"].values():
+        executor["container"]["command"] = list(TFX_ENTRYPOINT)
+    package = setting["folder"] / "tfx_entrypoint.yaml"
+    package.write_text(yaml.safe_dump(spec))
+
+    completed = gc_tfx(setting["environment"], "kubeflow", "run-local", "--package", str(package),
+                       "--pipeline-root", ROOT, "--run-id", "tfx-entrypoint",
+                       "--work-dir", str(setting["folder"] / "tfx_work"))
+
+    assert completed.returncode == 1
+    assert "ImageExampleGen done" in completed.stdout  # no upstream artifact, so no type to lose
+    assert "gc-tfx: error: Task StatisticsGen failed" in completed.stderr
+    assert "AttributeError: 'NoneType' object has no attribute 'get'" in completed.stderr
+    assert "Traceback" not in completed.stderr.split("its last lines")[0]
