@@ -39,6 +39,8 @@ def _kubeflow_compile(args: argparse.Namespace) -> int:
     gpus = f"{compile_options.gpus} GPU(s)" if compile_options.gpus else "no GPU"
     print(f"Wrote {args.output}: {len(package.pipeline_spec.root.dag.tasks)} tasks on {compile_options.image}, "
           f"{gpus} per Trainer, pipeline root {package.default_pipeline_root}.")
+    print(f"Dry-run it here with: gc-tfx kubeflow run-local --package {args.output} --pipeline-root "
+          f"{package.default_pipeline_root}")
     print(f"Submit it with: gc-tfx kubeflow submit --host URL --package {args.output}")
     return 0
 
@@ -83,6 +85,17 @@ def _parameter_values(pairs) -> Dict[str, object]:
     return values
 
 
+def _image_environment() -> Dict[str, str]:
+    """This shell's environment with what the Dockerfile sets for every task: Keras 2, and tcmalloc when installed."""
+    from cli import allocator
+
+    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONUNBUFFERED="1")
+    library = allocator.find_tcmalloc()
+    if library and os.environ.get(allocator.CHOICE_VARIABLE) != "glibc":
+        environment["LD_PRELOAD"] = " ".join(filter(None, [library, os.environ.get("LD_PRELOAD", "")]))
+    return environment
+
+
 def _kubeflow_run_local(args: argparse.Namespace) -> int:
     from kubeflow import errors, local_executor
 
@@ -100,7 +113,8 @@ def _kubeflow_run_local(args: argparse.Namespace) -> int:
     try:
         run = local_executor.run_package(args.package, args.pipeline_root, work_dir=work_dir, run_id=run_id,
                                          contract=contract, parameters=_parameter_values(args.parameter),
-                                         on_task_start=started, on_task_end=finished)
+                                         environment=_image_environment(), on_task_start=started,
+                                         on_task_end=finished)
     except errors.KubeflowError as error:
         raise UserError(str(error)) from error
     total = sum(task.seconds for task in run.tasks)

@@ -197,11 +197,12 @@ def test_force_push_reaches_model_selection(tmp_path):
     assert tasks["ModelSelection"].inputs.parameters["force_push"].runtime_value.constant.number_value == 1
 
 
-def test_compile_prints_what_it_wrote_and_how_to_submit(tmp_path, capsys, gpu_package):
+def test_compile_prints_what_it_wrote_and_how_to_dry_run_and_submit(tmp_path, capsys, gpu_package):
     output = tmp_path / "again.yaml"
     compile_package(output, "--gpus", "1")
     out = capsys.readouterr().out
     assert f"Wrote {output}: 11 tasks on {IMAGE}, 1 GPU(s) per Trainer, pipeline root {PIPELINE_ROOT}." in out
+    assert f"gc-tfx kubeflow run-local --package {output} --pipeline-root {PIPELINE_ROOT}" in out
     assert f"gc-tfx kubeflow submit --host URL --package {output}" in out
 
 

@@ -6,11 +6,13 @@ a local S3 server, is in test_kubeflow_run_local.py.
 """
 import json
 import os
+import re
 import sys
 
 import pytest
 import yaml
 
+from cli import main as cli
 from kubeflow import local_executor, options
 from kubeflow.errors import PackageError
 
@@ -206,3 +208,35 @@ def test_the_interpreter_is_this_environments_and_the_image_root_is_this_checkou
     assert local_executor._local_command(["/bin/sh", "-c", "x"]) == ["/bin/sh", "-c", "x"]
     assert os.path.isfile(os.path.join(local_executor._this_checkout(), "pipeline", "schema", "schema.pbtxt"))
     assert options.IMAGE_SCHEMA_PATH.startswith(options.IMAGE_SOURCE_ROOT + "/")
+
+
+def test_the_command_prints_each_task_the_wall_times_and_the_push(tmp_path, capsys):
+    package = write_package(tmp_path / "p.yaml")
+    code = cli.main(["kubeflow", "run-local", "--package", package, "--pipeline-root", ROOT, "--run-id", RUN_ID,
+                     "--work-dir", str(tmp_path / "work"), "--parameter", "limit=8"])
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[0] == f"Running {package} as open-source KFP v2 would; task logs in {tmp_path / 'work'}"
+    assert out[1] == "[1/2] z_producer ..." and out[3] == "[2/2] a_consumer ..."
+    assert re.fullmatch(r" +z_producer done in \d+\.\d s", out[2]) and re.fullmatch(r" +a_consumer done in .*", out[4])
+    assert out[5].startswith("All 2 tasks succeeded in ") and out[5].endswith(f"outputs below {ROOT}/gc-tfx/{RUN_ID}")
+    assert re.fullmatch(r"Task wall times: z_producer \d+ s, a_consumer \d+ s", out[6])
+    assert out[7].startswith("Pushed model: none")  # no Pusher in this package
+    assert saved_input(tmp_path, "a_consumer")["inputs"]["parameterValues"]["limit"] == 8.0
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--pipeline-root", "/srv/root"], "--pipeline-root must start with gs://, s3://, minio://"),
+    (["--parameter", "limit"], "--parameter must be NAME=VALUE, got 'limit'."),
+    (["--parameter", "epochs=3"], "has no parameter epochs (it has: limit)"),
+])
+def test_bad_flags_are_one_clear_error(tmp_path, capsys, flags, message):
+    arguments = {"--package": write_package(tmp_path / "p.yaml"), "--pipeline-root": ROOT,
+                 "--work-dir": str(tmp_path / "work")}
+    arguments.update(dict(zip(flags[::2], flags[1::2])))
+    code = cli.main(["kubeflow", "run-local", *[item for pair in arguments.items() for item in pair]])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "work" / "z_producer").exists()

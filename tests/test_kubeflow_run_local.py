@@ -35,17 +35,20 @@ TFX_ENTRYPOINT = ["python", "-c", "\n".join([
 ROOT = f"s3://{s3_server.BUCKET}/root"
 TEST_IMAGES = ("test/horses/horses-000.png", "test/humans/humans-000.png")
 # Loads the pushed SavedModel from S3 in a fresh process (tensorflow_io's filesystem aborts the interpreter at
-# exit, so the process ends itself) and prints both signatures' probabilities for the same images.
+# exit, so the process ends itself) and prints both signatures' probabilities for the same images, and the version
+# the next run's ModelSelection will find serving there.
 PREDICT = """
 import json, os, sys
 import tensorflow as tf, tensorflow_io
+from components.model_selection import serving_model
 model = tf.saved_model.load(sys.argv[1])
 images = [open(path, "rb").read() for path in sys.argv[2:]]
 examples = [tf.train.Example(features=tf.train.Features(feature={"image": tf.train.Feature(
     bytes_list=tf.train.BytesList(value=[image]))})).SerializeToString() for image in images]
 by_images = model.signatures["predict_images"](images=tf.constant(images))["probability"]
 by_examples = model.signatures["serving_default"](examples=tf.constant(examples))["probability"]
-print(json.dumps({"images": by_images.numpy().ravel().tolist(), "examples": by_examples.numpy().ravel().tolist()}))
+print(json.dumps({"images": by_images.numpy().ravel().tolist(), "examples": by_examples.numpy().ravel().tolist(),
+                  "serving": list(serving_model.newest_version(os.path.dirname(sys.argv[1])))}))
 sys.stdout.flush()
 os._exit(0)
 """
@@ -119,6 +122,7 @@ def test_the_pushed_model_is_in_the_bucket_and_predicts_through_both_signatures(
     probabilities = json.loads(predicted.stdout.strip().splitlines()[-1])
     assert len(probabilities["images"]) == 2 and all(0.0 <= value <= 1.0 for value in probabilities["images"])
     assert probabilities["examples"] == pytest.approx(probabilities["images"], abs=1e-6)
+    assert probabilities["serving"] == [match.group(2), match.group(1)]  # what the next run must beat
 
 
 def test_the_same_package_with_tfx_own_entrypoint_fails_as_on_an_open_source_cluster(setting):
