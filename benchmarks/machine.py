@@ -3,6 +3,8 @@ import os
 import platform
 from typing import Dict
 
+from cli import allocator
+
 
 def describe() -> Dict[str, object]:
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -18,4 +20,5 @@ def describe() -> Dict[str, object]:
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "platform": platform.platform(),
+        "allocator": allocator.loaded_allocator(),
     }

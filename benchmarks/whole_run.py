@@ -25,6 +25,8 @@ from trainer.config import TrainingConfig
 from trainer.training_record import TrainingRecord
 
 NAME = "whole_run"
+# Issue 16, at the full preset (the default data and epochs): small runs are all fixed costs by design.
+RUN_OVER_TRAINING_TARGET = results.Target("<=", 1.15)
 TITLE = catalog.TITLES[NAME]
 _LOG_TAIL_CHARACTERS = 4000
 
@@ -147,7 +149,11 @@ def summarize(settings: Settings, preset: str, nodes: Dict[str, metadata_reader.
                        spread=f"data drawn beforehand in {synthesis_seconds:.0f} s (not counted)"),
         results.Figure(key="run_over_training", label="whole run / the Trainers' training (fit) time",
                        value=run_over_training, unit="x",
-                       spread=f"{run.seconds:.0f} s / {training_seconds:.0f} s; no target in the issue"),
+                       spread=f"{run.seconds:.0f} s / {training_seconds:.0f} s",
+                       target=RUN_OVER_TRAINING_TARGET if preset == "full" else None,
+                       likely_cause_if_missed=("the fixed costs around training (process start-up and imports, "
+                                               "ExampleGen, StatisticsGen, the Evaluator; the table below) weigh more "
+                                               "than 15% of the Trainers' fit time.")),
         results.Figure(key="peak_tree_memory", label="peak memory, all processes of the run together",
                        value=run.peak_tree_mib, unit="MiB",
                        spread=f"sampled every 0.5 s ({run.memory_samples} samples); largest single process "

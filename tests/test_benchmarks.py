@@ -11,9 +11,9 @@ import sys
 import pytest
 
 import shared_run
-from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, one_replica_strategy, paired_timing,
-                        pipeline_vs_keras, process_memory, report, results, run_all, speedups,
-                        transform_materialization, whole_run)
+from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, models, one_replica_strategy,
+                        paired_timing, pipeline_vs_keras, process_memory, report, results, run_all, speedups,
+                        training_efficiency, transform_materialization, whole_run)
 
 MACHINE_FIELDS = {"cpu_count", "processor", "memory_gib", "gpus", "python", "tensorflow", "platform"}
 
@@ -103,7 +103,7 @@ def test_process_tree_memory_counts_children():
 
 def test_every_benchmark_has_the_three_presets_and_a_title():
     for module in (gc_overhead, pipeline_vs_keras, input_headroom, input_autotune, one_replica_strategy, whole_run,
-                   speedups, transform_materialization):
+                   speedups, transform_materialization, training_efficiency):
         assert set(module.PRESETS) == set(results.PRESETS)
         assert module.TITLE == catalog.TITLES[module.NAME]
 
@@ -118,6 +118,25 @@ def _check_result(result: results.BenchmarkResult, expected_keys):
         assert row in page
         if figure.target:
             assert f"| {figure.target.describe()} | {report.verdict(figure)} |" in page
+
+
+def test_training_flop_count_matches_the_seed_cnn_worked_out_by_hand():
+    """At 96 px: conv outputs 94, 45, 20, 8, 2 (3x3 valid convs, each followed by a 2x2 pool), then 64 -> 512 -> 1."""
+    model = models.trainer_model(method="baseline", image_size=96, seed=0)
+    rows = training_efficiency.layer_flops(model)
+    by_hand = [2 * 3 * 3 * 3 * 16 * 94 * 94, 2 * 3 * 3 * 16 * 32 * 45 * 45, 2 * 3 * 3 * 32 * 64 * 20 * 20,
+               2 * 3 * 3 * 64 * 64 * 8 * 8, 2 * 3 * 3 * 64 * 64 * 2 * 2, 2 * 64 * 512, 2 * 512 * 1]
+    assert [row["forward_flops"] for row in rows] == by_hand
+    assert training_efficiency.training_flops_per_image(rows) == 3 * sum(by_hand) - by_hand[0]
+
+
+@pytest.mark.bench_smoke
+def test_training_efficiency_smoke(tmp_path):
+    result = training_efficiency.measure(training_efficiency.PRESETS["smoke"], "smoke", str(tmp_path))
+    _check_result(result, ["gflops_over_matmul_peak", "matmul_peak_gflops", "training_gflops_per_image"])
+    ratio, peak, _ = (figure.value for figure in result.figures)
+    assert 0 < ratio and peak > 0
+    assert ratio == pytest.approx(result.details["training_gflops_rounds"][0] / result.details["peak_gflops_rounds"][0])
 
 
 @pytest.mark.bench_smoke
