@@ -5,6 +5,9 @@
 - XLA for the whole train step (`compile(jit_compile=True)`): reported as not applicable when XLA cannot
   compile the model on this device (random augmentation uses ImageProjectiveTransformV3, which XLA's CPU
   backend lacks).
+- Augmentation moved out of the model (into tf.data, where it would run on the input pipeline's threads beside
+  the step): the same model without its random flip/rotation/zoom layers, which is what XLA needs on CPU; and
+  that model with XLA for the whole train step. Both price what the move could win; the Trainer does not do it.
 - Mixed precision (`mixed_float16`): measured only on a GPU; on CPU, float16 convolutions are emulated and the
   issue asks for it on GPU only.
 
@@ -22,6 +25,7 @@ from benchmarks import catalog, command_line, models, paired_timing, results
 from trainer.config import GC
 
 NAME = "speedups"
+AUGMENTATION_LAYER = "augmentation"  # trainer.model.build_augmentation's Sequential
 TITLE = catalog.TITLES[NAME]
 # A candidate "helps" when three quarters of its pairs are at least 2% faster: the upper quartile of its step-time
 # ratio is below 0.98; "slower" when three quarters are at least 2% slower.
@@ -70,6 +74,22 @@ def _xla_whole_step(settings: Settings) -> Tuple[tf_keras.Model, bool]:
     return model, trainer_uses_it
 
 
+def _without_augmentation(settings: Settings, jit_compile: bool = False) -> Tuple[tf_keras.Model, bool]:
+    """The Trainer's model minus its augmentation layers, same weights, compiled as the Trainer compiles."""
+    trainer_model = _trainer_model(settings)
+    fresh = _trainer_model(settings)  # only for a fresh optimizer and the Trainer's compile arguments
+    inputs = tf_keras.Input(shape=trainer_model.input_shape[1:], name="image")
+    outputs = inputs
+    for layer in trainer_model.layers[1:]:
+        if layer.name != AUGMENTATION_LAYER:
+            outputs = layer(outputs)
+    model = tf_keras.Model(inputs, outputs)
+    model.compile(optimizer=fresh.optimizer, loss=fresh.loss, metrics=fresh.compiled_metrics._user_metrics,
+                  jit_compile=jit_compile)  # pylint: disable=protected-access
+    trainer_uses_it = not any(layer.name == AUGMENTATION_LAYER for layer in trainer_model.layers)
+    return model, trainer_uses_it and (bool(trainer_model.jit_compile) or not jit_compile)
+
+
 def _mixed_precision(settings: Settings) -> Tuple[tf_keras.Model, bool]:
     trainer_uses_it = tf_keras.mixed_precision.global_policy().name == "mixed_float16"
     tf_keras.mixed_precision.set_global_policy("mixed_float16")
@@ -82,6 +102,9 @@ def _mixed_precision(settings: Settings) -> Tuple[tf_keras.Model, bool]:
 _CANDIDATES: Dict[str, Tuple[str, Callable[[Settings], Tuple[tf_keras.Model, bool]]]] = {
     "xla_update_step": ("XLA-compiled optimizer update", _xla_update),
     "xla_train_step": ("XLA-compiled whole train step", _xla_whole_step),
+    "augmentation_in_tf_data": ("augmentation out of the model (into tf.data)", _without_augmentation),
+    "xla_without_augmentation": ("augmentation out of the model, and XLA for the whole train step",
+                                 lambda settings: _without_augmentation(settings, jit_compile=True)),
     "mixed_precision": ("mixed precision (mixed_float16)", _mixed_precision),
 }
 

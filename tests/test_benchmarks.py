@@ -213,3 +213,14 @@ def test_whole_run_reads_component_times_from_ml_metadata(first_run):
     assert result.figures[1].value == pytest.approx(first_run.process.seconds / training)
     assert {row[0] for row in result.tables[0].rows} >= {"Transform", *shared_run.TRAINER_IDS.values(),
                                                         *shared_run.EVALUATOR_IDS.values()}
+
+
+@pytest.mark.bench_smoke
+def test_speedups_smoke_prices_moving_augmentation_out_and_xla_without_it(tmp_path):
+    result = speedups.measure(speedups.PRESETS["smoke"], "smoke", str(tmp_path))
+    _check_result(result, ["xla_update_step", "xla_train_step", "augmentation_in_tf_data", "xla_without_augmentation",
+                           "mixed_precision"])
+    figures = {figure.key: figure for figure in result.figures}
+    # Without the random augmentation XLA's CPU backend compiles the whole step, so both are measured here.
+    assert figures["augmentation_in_tf_data"].value > 0 and figures["xla_without_augmentation"].value > 0
+    assert "the Trainer uses it: no" in figures["xla_without_augmentation"].spread
