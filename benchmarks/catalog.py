@@ -4,6 +4,7 @@ from typing import Dict
 TITLES: Dict[str, str] = {
     "gc_overhead": "GC overhead",
     "training_efficiency": "Training efficiency",
+    "thread_settings": "Thread and allocator settings",
     "pipeline_vs_keras": "Pipeline vs bare Keras",
     "input_headroom": "Input pipeline headroom",
     "input_autotune": "tf.data autotuning",

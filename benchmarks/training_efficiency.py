@@ -128,7 +128,7 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
                           rows=[[str(row["layer"]), str(row["shape"]), f"{int(row['forward_flops']) / 1e9:.4f}"]
                                 for row in rows])
     details = {"peak_gflops_rounds": peak_rounds, "training_gflops_rounds": training_rounds, "layers": rows,
-               "flops_per_training_image": flops_per_image}
+               "flops_per_training_image": flops_per_image, "images_per_second": images_per_second}
     return results.finish(NAME, TITLE, __doc__, preset, {**dataclasses.asdict(settings),
                                                         "matmul_sizes": list(settings.matmul_sizes)},
                           figures, details, [table])

@@ -13,7 +13,7 @@ import pytest
 import shared_run
 from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, models, one_replica_strategy,
                         paired_timing, pipeline_vs_keras, process_memory, report, results, run_all, speedups,
-                        training_efficiency, transform_materialization, whole_run)
+                        thread_settings, training_efficiency, transform_materialization, whole_run)
 
 MACHINE_FIELDS = {"cpu_count", "processor", "memory_gib", "gpus", "python", "tensorflow", "platform"}
 
@@ -103,7 +103,7 @@ def test_process_tree_memory_counts_children():
 
 def test_every_benchmark_has_the_three_presets_and_a_title():
     for module in (gc_overhead, pipeline_vs_keras, input_headroom, input_autotune, one_replica_strategy, whole_run,
-                   speedups, transform_materialization, training_efficiency):
+                   speedups, transform_materialization, training_efficiency, thread_settings):
         assert set(module.PRESETS) == set(results.PRESETS)
         assert module.TITLE == catalog.TITLES[module.NAME]
 
