@@ -129,7 +129,8 @@ def _kubeflow_run_local(args: argparse.Namespace) -> int:
 def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
     from kubeflow import options  # Flag defaults only: no TFX, no KFP SDK, so `--help` stays instant.
 
-    kubeflow = subparsers.add_parser("kubeflow", help="Compile the pipeline for Kubeflow Pipelines v2 and submit it.")
+    kubeflow = subparsers.add_parser("kubeflow", help="Compile the pipeline for Kubeflow Pipelines v2, dry-run the "
+                                                      "package here, submit it.")
     kubeflow_commands = kubeflow.add_subparsers(dest="kubeflow_command", required=True,
                                                 metavar="{compile,submit,run-local}")
     compile_parser = kubeflow_commands.add_parser(
