@@ -42,11 +42,11 @@ test: setup browser
 test-unit: setup
 	$(VENV)/bin/python -m pytest -m "not e2e and not bench_smoke"
 
-# Full benchmarks (~30 min on 2 cores): benchmarks/results.md and benchmarks/results/*.json.
+# Full benchmarks (~40 min on 2 cores): benchmarks/results.md and benchmarks/results/*.json.
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run_all
 
-# The same benchmarks on little data (about 9 minutes, mostly fixed costs), written to benchmarks/out/quick/.
+# The same benchmarks on little data (16 minutes, mostly fixed costs), written to benchmarks/out/quick/.
 bench-quick: setup
 	$(VENV)/bin/python -m benchmarks.run_all --quick
 

@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in its own process, then `results.md` and one JSON file per benchmark.
 
-`make bench` (preset full, about 27 minutes on 2 cores) writes `benchmarks/results.md` and
-`benchmarks/results/NAME.json`; `make bench-quick` (`--quick`, about 9 minutes) writes the same under
+`make bench` (preset full, about 40 minutes on 2 cores) writes `benchmarks/results.md` and
+`benchmarks/results/NAME.json`; `make bench-quick` (`--quick`, about 16 minutes) writes the same under
 `benchmarks/out/quick/`, so a quick check never overwrites the reported figures. Each benchmark's log goes to
 `benchmarks/out/logs/`. A failing benchmark is reported as failed and the others still run; the exit status
 is then 1.
@@ -110,7 +110,7 @@ def _earlier(output_dir: str, name: str, preset: str) -> Optional[results.Benchm
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="Same as --preset quick: about 9 minutes.")
+    parser.add_argument("--quick", action="store_true", help="Same as --preset quick: about 16 minutes.")
     parser.add_argument("--preset", choices=results.PRESETS, default="full")
     parser.add_argument("--only", action="append", choices=list(catalog.TITLES), metavar="NAME",
                         help=f"Run only this benchmark (repeatable): {', '.join(catalog.TITLES)}.")
