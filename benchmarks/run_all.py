@@ -39,14 +39,6 @@ def _failure(name: str, preset: str, log_path: str, return_code: int) -> results
         error=f"exit status {return_code}; log {os.path.relpath(log_path, REPOSITORY_ROOT)}: {' / '.join(last_lines)}")
 
 
-def _allocator_environment() -> Dict[str, str]:
-    """LD_PRELOAD of tcmalloc, as `gc-tfx run` and the image train with it (none when missing or opted out)."""
-    library = allocator.find_tcmalloc()
-    if library is None or os.environ.get(allocator.CHOICE_VARIABLE) == "glibc":
-        return {}
-    return {"LD_PRELOAD": " ".join(filter(None, [library, os.environ.get("LD_PRELOAD", "")]))}
-
-
 def run_one(name: str, preset: str, output_dir: str, log_dir: str) -> results.BenchmarkResult:
     """Runs `python -m benchmarks.NAME` in a fresh interpreter and reads back its JSON."""
     json_path, log_path = _json_path(output_dir, name), os.path.join(log_dir, f"{name}.log")
@@ -55,7 +47,7 @@ def run_one(name: str, preset: str, output_dir: str, log_dir: str) -> results.Be
         os.remove(json_path)  # a stale file must not pass for this run's result
     environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2",
                        PYTHONPATH=os.pathsep.join(filter(None, [REPOSITORY_ROOT, os.environ.get("PYTHONPATH")])))
-    environment.update(_allocator_environment())
+    environment.update(allocator.preload_environment())  # as `gc-tfx run` and the image train
     with open(log_path, "w", encoding="utf-8") as log:
         command = [sys.executable, "-m", f"benchmarks.{name}", "--preset", preset, "--json", json_path]
         completed = subprocess.run(command, cwd=REPOSITORY_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,

@@ -8,7 +8,7 @@ process starts (LD_PRELOAD), so the command re-executes itself once with it; Bea
 """
 import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 TCMALLOC_LIBRARY = "libtcmalloc_minimal.so.4"  # Debian/Ubuntu package libtcmalloc-minimal4
 LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib")
@@ -34,16 +34,22 @@ def loaded_allocator() -> str:
         return "the system malloc"
 
 
+def preload_environment() -> Dict[str, str]:
+    """{"LD_PRELOAD": ...} that puts tcmalloc in front of what is preloaded already, for a process about to start;
+    empty when tcmalloc is not installed or GC_TFX_ALLOCATOR=glibc."""
+    library = find_tcmalloc()
+    if library is None or os.environ.get(CHOICE_VARIABLE) == "glibc":
+        return {}
+    return {"LD_PRELOAD": " ".join(filter(None, [library, os.environ.get("LD_PRELOAD", "")]))}
+
+
 def reexecute_with_tcmalloc(arguments: List[str]) -> None:
     """Replaces this process by `python -m cli ARGUMENTS` with tcmalloc preloaded, when it is installed and not
     loaded yet; returns (keeping glibc's malloc) otherwise, or when GC_TFX_ALLOCATOR=glibc."""
-    if os.environ.get(CHOICE_VARIABLE) == "glibc" or os.environ.get(_REEXECUTED_VARIABLE):
+    preload = preload_environment()
+    if not preload or os.environ.get(_REEXECUTED_VARIABLE) or loaded_allocator() == "tcmalloc":
         return
-    library = find_tcmalloc()
-    if library is None or loaded_allocator() == "tcmalloc":
-        return
-    preload = " ".join(filter(None, [library, os.environ.get("LD_PRELOAD", "")]))
-    environment = dict(os.environ, LD_PRELOAD=preload, **{_REEXECUTED_VARIABLE: "1"})
+    environment = dict(os.environ, **preload, **{_REEXECUTED_VARIABLE: "1"})
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "cli", *arguments], environment)

@@ -89,11 +89,7 @@ def _image_environment() -> Dict[str, str]:
     """This shell's environment with what the Dockerfile sets for every task: Keras 2, and tcmalloc when installed."""
     from cli import allocator
 
-    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONUNBUFFERED="1")
-    library = allocator.find_tcmalloc()
-    if library and os.environ.get(allocator.CHOICE_VARIABLE) != "glibc":
-        environment["LD_PRELOAD"] = " ".join(filter(None, [library, os.environ.get("LD_PRELOAD", "")]))
-    return environment
+    return dict(os.environ, TF_USE_LEGACY_KERAS="1", PYTHONUNBUFFERED="1", **allocator.preload_environment())
 
 
 def _kubeflow_run_local(args: argparse.Namespace) -> int:
