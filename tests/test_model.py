@@ -51,3 +51,16 @@ def test_augmentation_acts_only_in_training():
 def test_too_small_images_are_refused_with_the_minimum_size():
     with pytest.raises(ValueError, match="at least 94 pixels"):
         model_lib.build_model(93, seed=0)
+
+
+def test_building_the_model_keeps_autograph_out_of_tf_keras_but_not_out_of_user_code():
+    """TensorFlow 2.16 would rewrite ~500 tf_keras functions when the train step is first traced (trainer.tracing)."""
+    from tensorflow.python.autograph.impl import conversion
+
+    def user_function(x):
+        return x
+
+    model_lib.build_model(96, seed=0)
+    assert conversion.is_allowlisted(tf_keras.layers.Conv2D.call)
+    assert conversion.is_allowlisted(tf_keras.Model.train_step)
+    assert not conversion.is_allowlisted(user_function)

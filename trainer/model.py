@@ -6,7 +6,7 @@ sit in front of it as Keras layers: they act only when `training=True`, so the e
 """
 import tf_keras
 
-from trainer import features
+from trainer import features, tracing
 from trainer.config import MIN_IMAGE_SIZE
 
 AUGMENTATION_ROTATION = 0.1  # fraction of a full turn, as in Keras' RandomRotation
@@ -30,6 +30,7 @@ def build_model(image_size: int, seed: int) -> tf_keras.Model:
     if image_size < MIN_IMAGE_SIZE:
         raise ValueError(f"image_size {image_size} is too small for five conv/pool blocks; "
                          f"use at least {MIN_IMAGE_SIZE} pixels.")
+    tracing.keep_autograph_out_of_tf_keras()  # else tracing its train step takes tens of seconds (trainer.tracing)
     inputs = tf_keras.Input(shape=(image_size, image_size, 3), name=features.transformed_name(features.IMAGE_KEY))
     x = build_augmentation(seed)(inputs)
     x = tf_keras.layers.Conv2D(16, 3, activation="relu")(x)
