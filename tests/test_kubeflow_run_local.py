@@ -20,7 +20,10 @@ import s3_server
 from cli import main as cli
 from kubeflow import task_entrypoint
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("kubeflow_run_local")]
+pytestmark = pytest.mark.e2e
+# The tests of the as-compiled run stay on one xdist worker; the TFX-entrypoint run needs only the package, so
+# another worker can run it meanwhile.
+AS_COMPILED = pytest.mark.xdist_group("kubeflow_run_local")
 
 # TFX's entrypoint as TFX's package runs it, only ended as ours ends it (os._exit), because tensorflow-io, which
 # tensorflow_transform imports, aborts the interpreter at exit ("pure virtual method called"): unended, the very
@@ -90,6 +93,7 @@ def open_source_run(setting):
     return completed, work
 
 
+@AS_COMPILED
 def test_every_task_succeeds_and_reports_its_wall_time(open_source_run, setting):
     completed, _ = open_source_run
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -101,6 +105,7 @@ def test_every_task_succeeds_and_reports_its_wall_time(open_source_run, setting)
     assert "as open-source KFP v2 would" in completed.stdout
 
 
+@AS_COMPILED
 def test_our_entrypoint_typed_the_artifacts_open_source_kfp_sent_untyped(open_source_run):
     _, work = open_source_run
     log = (work / "StatisticsGen" / "task.log").read_text()
@@ -108,6 +113,7 @@ def test_our_entrypoint_typed_the_artifacts_open_source_kfp_sent_untyped(open_so
            "examples" in log
 
 
+@AS_COMPILED
 def test_the_pushed_model_is_in_the_bucket_and_predicts_through_both_signatures(open_source_run, setting, s3):
     completed, _ = open_source_run
     match = re.search(rf"^Pushed model: ({re.escape(ROOT)}/serving_model/(\d+))$", completed.stdout, re.MULTILINE)
@@ -125,6 +131,7 @@ def test_the_pushed_model_is_in_the_bucket_and_predicts_through_both_signatures(
     assert probabilities["serving"] == [match.group(2), match.group(1)]  # what the next run must beat
 
 
+@pytest.mark.xdist_group("kubeflow_tfx_entrypoint")
 def test_the_same_package_with_tfx_own_entrypoint_fails_as_on_an_open_source_cluster(setting):
     """Proof that the executor reproduces the backend: TFX alone cannot read open-source KFP's untyped inputs."""
     spec = yaml.safe_load(setting["package"].read_text())
