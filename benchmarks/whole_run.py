@@ -12,7 +12,7 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from absl import logging
 
@@ -39,7 +39,7 @@ class Settings:
     epochs: int
     batch_size: int
     eval_percent: int = ExperimentConfig().eval_percent  # the CLI's default
-    beam_workers: int = os.cpu_count() or 1  # the CLI's default
+    beam_workers: Optional[int] = None  # None: the CLI's default (chosen by the data folder's size)
     seed: int = TrainingConfig().seed
     seeds: int = ExperimentConfig().seed_count
 
@@ -47,11 +47,9 @@ class Settings:
 PRESETS = {
     # `gc-tfx run`'s defaults on the default data (1027 train / 256 test at 300 px, 10 epochs, batch 128).
     "full": Settings(train_images=1027, test_images=256, image_size=300, epochs=10, batch_size=128),
-    # In-process Beam (--beam-workers 1) starts faster on few images, as the CLI's help says.
-    "quick": Settings(train_images=64, test_images=16, image_size=300, epochs=2, batch_size=32, beam_workers=1),
+    "quick": Settings(train_images=64, test_images=16, image_size=300, epochs=2, batch_size=32),
     # Enough images that the hash-carved eval split holds both classes.
-    "smoke": Settings(train_images=48, test_images=8, image_size=96, epochs=1, batch_size=8, eval_percent=25,
-                      beam_workers=1),
+    "smoke": Settings(train_images=48, test_images=8, image_size=96, epochs=1, batch_size=8, eval_percent=25),
 }
 
 
@@ -92,7 +90,8 @@ def run_flags(settings: Settings, data_dir: str, output_dir: str) -> List[str]:
     return ["run", "--data", data_dir, "--output", output_dir, "--epochs", str(settings.epochs),
             "--batch-size", str(settings.batch_size), "--image-size", str(settings.image_size),
             "--seed", str(settings.seed), "--eval-percent", str(settings.eval_percent),
-            "--beam-workers", str(settings.beam_workers), "--seeds", str(settings.seeds)]
+            "--seeds", str(settings.seeds),
+            *(["--beam-workers", str(settings.beam_workers)] if settings.beam_workers is not None else [])]
 
 
 def _component_seconds(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, float]:

@@ -28,9 +28,9 @@ def _add_run_command(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--output", default=DEFAULT_OUTPUT,
                      help=f"Folder for artifacts, ML Metadata and the pushed model (default: {DEFAULT_OUTPUT}).")
     add_experiment_arguments(run)
-    run.add_argument("--beam-workers", type=int, default=os.cpu_count() or 1,
-                     help="Beam DirectRunner worker processes (default: all cores; 1 runs in-process, which "
-                          "starts faster on tiny data).")
+    run.add_argument("--beam-workers", type=int, default=None,
+                     help="Beam DirectRunner worker processes; 1 runs Beam in this process, which starts faster "
+                          "(default: 1 for a data folder of fewer than 5,000 files, else one per core).")
     run.add_argument("--no-cache", action="store_true", help="Rerun every component instead of reusing results.")
     run.set_defaults(handler=_run)
 

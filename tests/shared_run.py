@@ -27,7 +27,7 @@ SEED = 3
 SEEDS = (SEED, SEED + 1)  # two pairs: what `--seeds 2` trains
 # The whole_run benchmark's settings type, so its smoke test can summarize this very run.
 SETTINGS = whole_run.Settings(train_images=60, test_images=16, image_size=IMAGE_SIZE, epochs=2, batch_size=8,
-                              eval_percent=20, beam_workers=1, seed=SEED, seeds=len(SEEDS))
+                              eval_percent=20, seed=SEED, seeds=len(SEEDS))  # Beam: the CLI default, in-process
 TRAINER_IDS = {(method, seed): f"trainer_{method}_seed{seed}" for seed in SEEDS for method in ("gc", "baseline")}
 EVALUATOR_IDS = {seed: f"evaluator_seed{seed}" for seed in SEEDS}
 EXPECTED_NODES = frozenset({"ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",

@@ -99,3 +99,22 @@ def test_without_verbose_the_processes_a_command_starts_print_no_warnings(monkey
     child = subprocess.run([sys.executable, "-c", "import warnings; warnings.warn('noise', FutureWarning)"],
                            capture_output=True, text=True, check=True, timeout=60)
     assert os.environ["PYTHONWARNINGS"] == "ignore" and child.stderr == ""
+
+
+def test_beam_runs_in_process_below_the_file_count_the_help_names(tmp_path, monkeypatch, capsys):
+    import local_runner
+
+    monkeypatch.setattr(local_runner, "IN_PROCESS_BELOW_FILES", 6)
+    for index in range(5):
+        folder = tmp_path / ("train" if index % 2 else "test") / "horses"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{index}.png").write_bytes(b"")
+    assert local_runner.default_beam_workers(str(tmp_path)) == 1
+    (tmp_path / "test" / "humans").mkdir()
+    (tmp_path / "test" / "humans" / "5.png").write_bytes(b"")
+    assert local_runner.default_beam_workers(str(tmp_path)) == (os.cpu_count() or 1)
+    monkeypatch.undo()
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"fewer than {local_runner.IN_PROCESS_BELOW_FILES:,} files" in help_text
