@@ -46,7 +46,7 @@ test-unit: setup
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run_all
 
-# The same benchmarks on little data (16 minutes, mostly fixed costs), written to benchmarks/out/quick/.
+# The same benchmarks on little data, one process per core at once (6.5 min on 2 cores), in benchmarks/out/quick/.
 bench-quick: setup
 	$(VENV)/bin/python -m benchmarks.run_all --quick
 

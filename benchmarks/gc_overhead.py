@@ -36,7 +36,7 @@ class Settings:
 PRESETS = {
     # The Trainer's batch and image size; GC's cost does not grow with the batch, so smaller batches are harsher.
     "full": Settings(batch_size=128, image_size=300, pairs=16, warmup_pairs=2, update_pairs=200),
-    "quick": Settings(batch_size=32, image_size=300, pairs=8, warmup_pairs=2, update_pairs=60),
+    "quick": Settings(batch_size=8, image_size=150, pairs=4, warmup_pairs=1, update_pairs=30),
     "smoke": Settings(batch_size=2, image_size=96, pairs=2, warmup_pairs=1, update_pairs=3),
 }
 

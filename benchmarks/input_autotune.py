@@ -36,7 +36,7 @@ class Settings:
 
 PRESETS = {
     "full": Settings(train_images=512, eval_images=64, image_size=300, batch_size=128, epochs=4, pairs=3),
-    "quick": Settings(train_images=128, eval_images=32, image_size=300, batch_size=32, epochs=2, pairs=2),
+    "quick": Settings(train_images=32, eval_images=8, image_size=150, batch_size=8, epochs=2, pairs=1),
     "smoke": Settings(train_images=8, eval_images=4, image_size=96, batch_size=4, epochs=2, pairs=1),
 }
 

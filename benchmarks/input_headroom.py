@@ -34,7 +34,7 @@ class Settings:
 
 PRESETS = {
     "full": Settings(images=512, image_size=300, batch_size=128, rounds=3, warm_passes=2, training_steps=4),
-    "quick": Settings(images=128, image_size=300, batch_size=32, rounds=2, warm_passes=2, training_steps=3),
+    "quick": Settings(images=32, image_size=150, batch_size=8, rounds=1, warm_passes=2, training_steps=2),
     "smoke": Settings(images=8, image_size=96, batch_size=4, rounds=1, warm_passes=1, training_steps=1),
 }
 

@@ -45,7 +45,7 @@ class Settings:
 
 PRESETS = {
     "full": Settings(global_batch_size=64, image_size=300, identity_steps=3, pairs=8, warmup_pairs=2),
-    "quick": Settings(global_batch_size=16, image_size=300, identity_steps=2, pairs=4, warmup_pairs=1),
+    "quick": Settings(global_batch_size=8, image_size=150, identity_steps=1, pairs=2, warmup_pairs=1),
     "smoke": Settings(global_batch_size=4, image_size=96, identity_steps=1, pairs=1, warmup_pairs=1),
 }
 

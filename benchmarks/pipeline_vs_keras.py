@@ -44,7 +44,7 @@ class Settings:
 PRESETS = {
     # The Trainer's epochs and batch, so the first epoch's decoding weighs what it weighs in a real run.
     "full": Settings(train_images=384, eval_images=64, image_size=300, batch_size=128, epochs=10),
-    "quick": Settings(train_images=96, eval_images=32, image_size=300, batch_size=32, epochs=3),
+    "quick": Settings(train_images=32, eval_images=8, image_size=150, batch_size=8, epochs=2),
     "smoke": Settings(train_images=8, eval_images=4, image_size=96, batch_size=4, epochs=2),
 }
 

@@ -1,12 +1,15 @@
 """`make bench`: every benchmark in its own process, then `results.md` and one JSON file per benchmark.
 
 `make bench` (preset full, about 40 minutes on 2 cores) writes `benchmarks/results.md` and
-`benchmarks/results/NAME.json`; `make bench-quick` (`--quick`, about 16 minutes) writes the same under
-`benchmarks/out/quick/`, so a quick check never overwrites the reported figures. Each benchmark's log goes to
+`benchmarks/results/NAME.json`; `make bench-quick` (`--quick`) writes the same under `benchmarks/out/quick/`, so a
+quick check never overwrites the reported figures. The quick preset checks that every benchmark works on little
+data, so its processes run one per core at once (most of their time is imports and tracing, one core each); the
+full preset runs one benchmark at a time, as its figures need the machine to themselves. Each benchmark's log goes to
 `benchmarks/out/logs/`. A failing benchmark is reported as failed and the others still run; the exit status
 is then 1.
 """
 import argparse
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -69,16 +72,31 @@ def _print_result(result: results.BenchmarkResult, seconds: float) -> None:
         print(f"    {figure.label}: {report.format_value(figure)}{target}", flush=True)
 
 
-def run(names: Sequence[str], preset: str, output_dir: str) -> List[results.BenchmarkResult]:
-    """Runs `names`; the page also shows earlier results of this preset in `output_dir` for the others."""
+def run(names: Sequence[str], preset: str, output_dir: str, jobs: int = 1) -> List[results.BenchmarkResult]:
+    """Runs `names`, `jobs` at a time; the page also shows earlier results of this preset in `output_dir` for the
+    others."""
     started = time.monotonic()
     log_dir = os.path.join(BENCHMARKS_DIR, "out", "logs", preset)
     fresh: Dict[str, results.BenchmarkResult] = {}
-    for index, name in enumerate(names, start=1):
-        print(f"[{index}/{len(names)}] {catalog.TITLES[name]} ({preset}) ...", flush=True)
+
+    def timed(name: str):
         benchmark_started = time.monotonic()
-        fresh[name] = run_one(name, preset, output_dir, log_dir)
-        _print_result(fresh[name], time.monotonic() - benchmark_started)
+        return run_one(name, preset, output_dir, log_dir), time.monotonic() - benchmark_started
+
+    if jobs <= 1:
+        for index, name in enumerate(names, start=1):
+            print(f"[{index}/{len(names)}] {catalog.TITLES[name]} ({preset}) ...", flush=True)
+            fresh[name], seconds = timed(name)
+            _print_result(fresh[name], seconds)
+    else:
+        print(f"{len(names)} benchmarks ({preset}), {jobs} at a time ...", flush=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(timed, name): name for name in names}
+            for index, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                name = futures[future]
+                fresh[name], seconds = future.result()
+                print(f"[{index}/{len(names)}] {catalog.TITLES[name]} ({preset})", flush=True)
+                _print_result(fresh[name], seconds)
     shown = [fresh.get(name) or _earlier(output_dir, name, preset) for name in catalog.TITLES]
     shown = [result for result in shown if result is not None]
     command = "make bench" if preset == "full" else f"python -m benchmarks.run_all --preset {preset}"
@@ -102,7 +120,7 @@ def _earlier(output_dir: str, name: str, preset: str) -> Optional[results.Benchm
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="Same as --preset quick: about 16 minutes.")
+    parser.add_argument("--quick", action="store_true", help="Same as --preset quick: a few minutes.")
     parser.add_argument("--preset", choices=results.PRESETS, default="full")
     parser.add_argument("--only", action="append", choices=list(catalog.TITLES), metavar="NAME",
                         help=f"Run only this benchmark (repeatable): {', '.join(catalog.TITLES)}.")
@@ -111,7 +129,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     preset = "quick" if args.quick else args.preset
     output_dir = args.output_dir or default_output_dir(preset)
-    ran = run(args.only or list(catalog.TITLES), preset, output_dir)
+    jobs = 1 if preset == "full" else os.cpu_count() or 1
+    ran = run(args.only or list(catalog.TITLES), preset, output_dir, jobs)
     return 1 if any(result.error for result in ran) else 0
 
 

@@ -43,7 +43,7 @@ class Settings:
 
 PRESETS = {
     "full": Settings(batch_size=128, image_size=300, pairs=10, warmup_pairs=2),
-    "quick": Settings(batch_size=32, image_size=300, pairs=6, warmup_pairs=2),
+    "quick": Settings(batch_size=8, image_size=150, pairs=2, warmup_pairs=1),
     "smoke": Settings(batch_size=2, image_size=96, pairs=2, warmup_pairs=1),
 }
 

@@ -41,8 +41,8 @@ class Settings:
 PRESETS = {
     "full": Settings(batch_size=128, image_size=300, rounds=4, steps_per_round=3, matmul_sizes=(1024, 2048, 3072),
                      matmul_repeats=5),
-    "quick": Settings(batch_size=32, image_size=300, rounds=3, steps_per_round=3, matmul_sizes=(1024, 2048),
-                      matmul_repeats=4),
+    "quick": Settings(batch_size=8, image_size=150, rounds=2, steps_per_round=2, matmul_sizes=(1024,),
+                      matmul_repeats=3),
     "smoke": Settings(batch_size=2, image_size=96, rounds=1, steps_per_round=1, matmul_sizes=(256,),
                       matmul_repeats=1),
 }

@@ -30,7 +30,7 @@ class Settings:
 
 PRESETS = {
     "full": Settings(images=256, image_size=300, batch_size=32, pairs=3),
-    "quick": Settings(images=128, image_size=300, batch_size=32, pairs=2),
+    "quick": Settings(images=32, image_size=150, batch_size=8, pairs=1),
     "smoke": Settings(images=8, image_size=96, batch_size=4, pairs=1),
 }
 

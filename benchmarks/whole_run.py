@@ -47,7 +47,7 @@ class Settings:
 PRESETS = {
     # `gc-tfx run`'s defaults on the default data (1027 train / 256 test at 300 px, 10 epochs, batch 128).
     "full": Settings(train_images=1027, test_images=256, image_size=300, epochs=10, batch_size=128),
-    "quick": Settings(train_images=64, test_images=16, image_size=300, epochs=2, batch_size=32),
+    "quick": Settings(train_images=48, test_images=8, image_size=150, epochs=1, batch_size=16, eval_percent=25),
     # Enough images that the hash-carved eval split holds both classes.
     "smoke": Settings(train_images=48, test_images=8, image_size=96, epochs=1, batch_size=8, eval_percent=25),
 }
