@@ -7,7 +7,7 @@ Layout under OUTPUT: `metadata.sqlite` (ML Metadata), `artifacts/` (every compon
 """
 import dataclasses
 import os
-from typing import List
+from typing import List, Optional
 
 from absl import logging
 from tfx import v1 as tfx
@@ -70,9 +70,13 @@ def local_beam_pipeline_args(workers: int) -> List[str]:
 
 
 def run_locally(*, data_root: str, layout: OutputLayout, experiment: ExperimentConfig, enable_cache: bool = True,
-                beam_workers: int = os.cpu_count() or 1) -> None:
-    """Builds and runs the pipeline; raises the failing component's exception."""
+                beam_workers: Optional[int] = None) -> None:
+    """Builds and runs the pipeline; raises the failing component's exception. `beam_workers` None: chosen from
+    the data folder's size (default_beam_workers)."""
     os.makedirs(layout.root, exist_ok=True)
+    if beam_workers is None:
+        beam_workers = default_beam_workers(data_root)
+    logging.info("Beam DirectRunner: %s.", "in this process" if beam_workers <= 1 else f"{beam_workers} workers")
     pipeline = pipeline_lib.create_pipeline(
         pipeline_name=PIPELINE_NAME,
         pipeline_root=os.path.abspath(layout.pipeline_root),

@@ -3,8 +3,9 @@
 Each setting must be in the environment before TensorFlow starts, so every measurement is a fresh process (this
 module with `--child`) timing the Trainer's compiled model, `train_on_batch` on an in-memory batch of the Trainer's
 batch size (128) at its image size (300 px) in the full preset: the first session measured at batch 32 only, where
-one inter-op thread looked 1.32x faster; at batch 128 a later machine showed no gain. Each round runs the default and every variant once, in an order that rotates between rounds, and each
-variant is reported as its training images/s over the default's in the same round (median over rounds).
+one inter-op thread looked 1.32x faster; at batch 128 a later machine showed no gain. Each round runs the default
+and every variant once, in an order that rotates between rounds, and each variant is reported as its training
+images/s over the default's in the same round (median over rounds).
 
 Variants: one inter-op thread with intra-op threads = cores (TensorFlow's default lets both pools use every core,
 which can oversubscribe two cores); oneDNN off (`TF_ENABLE_ONEDNN_OPTS=0`: Eigen's kernels); glibc's malloc

@@ -12,7 +12,7 @@ import resource
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from absl import logging
 
@@ -39,7 +39,6 @@ class Settings:
     epochs: int
     batch_size: int
     eval_percent: int = ExperimentConfig().eval_percent  # the CLI's default
-    beam_workers: Optional[int] = None  # None: the CLI's default (chosen by the data folder's size)
     seed: int = TrainingConfig().seed
     seeds: int = ExperimentConfig().seed_count
 
@@ -90,8 +89,7 @@ def run_flags(settings: Settings, data_dir: str, output_dir: str) -> List[str]:
     return ["run", "--data", data_dir, "--output", output_dir, "--epochs", str(settings.epochs),
             "--batch-size", str(settings.batch_size), "--image-size", str(settings.image_size),
             "--seed", str(settings.seed), "--eval-percent", str(settings.eval_percent),
-            "--seeds", str(settings.seeds),
-            *(["--beam-workers", str(settings.beam_workers)] if settings.beam_workers is not None else [])]
+            "--seeds", str(settings.seeds)]  # Beam: the CLI's default, chosen by the data folder's size
 
 
 def _component_seconds(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, float]:

@@ -7,11 +7,9 @@ import sys
 import time
 from typing import Optional
 
-from absl import logging
-
 from cli import console_progress, end_summary
 from cli.errors import UserError
-from local_runner import OutputLayout, default_beam_workers, run_locally
+from local_runner import OutputLayout, run_locally
 from pipeline.experiment import ExperimentConfig
 from report.build import ReportError, build_report
 from report.run_artifacts import find_latest_run, load_outcome
@@ -47,9 +45,6 @@ def run(*, data: Optional[str], output: str, experiment: ExperimentConfig, beam_
     except ValueError as error:
         raise UserError(str(error)) from error
 
-    if beam_workers is None:
-        beam_workers = default_beam_workers(data_root)
-    logging.info("Beam DirectRunner: %s.", "in this process" if beam_workers <= 1 else f"{beam_workers} workers")
     print(f"Running the gc-tfx pipeline on {data_root} ({training.epochs} epochs, batch {training.batch_size}, "
           f"{training.image_size} px); output in {layout.root}")
     component_progress = console_progress.follow_components(sys.stdout)
