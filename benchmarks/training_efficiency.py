@@ -11,6 +11,11 @@ Backward costs the same again for the weight gradients and again for the input g
 whose input gradient is never needed: training = 3 x forward - first conv's forward. Pooling, activations,
 dropout, augmentation and the optimizer update are left out (well under 1% of the FLOP here, though not of the
 time), so the ratio understates the convolutions' own efficiency slightly.
+
+Why the ratio is what it is: every layer's forward and backward pass is also timed alone (`layer_timing`), and
+the ceiling figure asks what the ratio would be if the Conv2D and Dense layers ran at the matmul peak while the
+other layers (augmentation, pooling, dropout, flatten) kept their share of the step: when that ceiling is below
+the target, no faster convolution can meet it; only a cheaper model or faster non-conv kernels could.
 """
 import dataclasses
 from typing import Dict, List
@@ -19,7 +24,7 @@ import tensorflow as tf
 import tf_keras
 from absl import logging
 
-from benchmarks import catalog, command_line, models, paired_timing, results
+from benchmarks import catalog, command_line, layer_timing, models, paired_timing, results
 from trainer.config import BASELINE
 
 NAME = "training_efficiency"
@@ -35,16 +40,17 @@ class Settings:
     steps_per_round: int
     matmul_sizes: tuple
     matmul_repeats: int
+    layer_repeats: int
     seed: int = 42
 
 
 PRESETS = {
     "full": Settings(batch_size=128, image_size=300, rounds=4, steps_per_round=3, matmul_sizes=(1024, 2048, 3072),
-                     matmul_repeats=5),
+                     matmul_repeats=5, layer_repeats=3),
     "quick": Settings(batch_size=8, image_size=150, rounds=2, steps_per_round=2, matmul_sizes=(1024,),
-                      matmul_repeats=3),
+                      matmul_repeats=3, layer_repeats=1),
     "smoke": Settings(batch_size=2, image_size=96, rounds=1, steps_per_round=1, matmul_sizes=(256,),
-                      matmul_repeats=1),
+                      matmul_repeats=1, layer_repeats=1),
 }
 
 
@@ -105,6 +111,13 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
     ratios = paired_timing.Spread.of([train / peak for train, peak in zip(training_rounds, peak_rounds)])
     peak, achieved = paired_timing.Spread.of(peak_rounds), paired_timing.Spread.of(training_rounds)
     images_per_second = achieved.median * 1e9 / flops_per_image
+    logging.info("Each layer's forward and backward pass alone, %d times.", settings.layer_repeats)
+    layer_rows = layer_timing.layer_seconds(model, images, settings.layer_repeats)
+    step_seconds = settings.batch_size / images_per_second
+    batch_flops = flops_per_image * settings.batch_size
+    ceiling = layer_timing.efficiency_ceiling(layer_rows, step_seconds, batch_flops, peak.median * 1e9)
+    other_share = (sum(row["seconds"] for row in layer_rows if not row["computes_flops"])
+                   / sum(row["seconds"] for row in layer_rows))
     figures = [
         results.Figure(
             key="gflops_over_matmul_peak", label="training GFLOP/s / this machine's float32 matmul peak",
@@ -113,25 +126,51 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
                     f"({images_per_second:.1f} images/s x {flops_per_image / 1e9:.3f} GFLOP per training image, "
                     f"batch {settings.batch_size} at {settings.image_size} px), peak {peak.median:.1f} GFLOP/s"),
             target=TARGET,
-            likely_cause_if_missed=("the step spends its time outside large convolutions: memory-bound layers "
-                                    "(pooling, dropout, ReLU, augmentation), the allocator (run with tcmalloc), or "
-                                    "convolutions with few channels that oneDNN cannot run at matmul speed."),
+            likely_cause_if_missed=("the step spends its time outside large convolutions (the ceiling figure and "
+                                    "the per-layer table say how much): memory-bound layers (pooling, dropout, "
+                                    "augmentation), the allocator (run with tcmalloc), or convolutions with few "
+                                    "channels (the first has 3 inputs) that oneDNN cannot run at matmul speed."),
         ),
         results.Figure(key="matmul_peak_gflops", label="float32 matmul peak (best of the sizes)", value=peak.median,
                        unit="GFLOP/s", spread=f"{peak.describe('rounds', 1)}; sizes {list(settings.matmul_sizes)}"),
         results.Figure(key="training_gflops_per_image", label="training FLOP per image, derived from the layers",
                        value=flops_per_image / 1e9, unit="GFLOP",
                        spread="3 x forward - first conv's forward; breakdown below"),
+        results.Figure(
+            key="ceiling_with_convolutions_at_peak",
+            label="ceiling: the same ratio if every Conv2D and Dense layer ran at the matmul peak",
+            value=ceiling, unit="x",
+            spread=(f"the other layers keep their {other_share:.0%} of the {step_seconds:.2f} s step (their share of "
+                    f"the layers' summed times when each runs alone, table below); below {TARGET.describe()} means "
+                    f"faster convolutions alone cannot meet the target")),
     ]
     table = results.Table(title="Forward FLOP per image of each layer (2 x multiply-adds)",
                           columns=["layer", "shape", "forward GFLOP"],
                           rows=[[str(row["layer"]), str(row["shape"]), f"{int(row['forward_flops']) / 1e9:.4f}"]
                                 for row in rows])
+    layer_table = _layer_table(layer_rows, rows, settings.batch_size)
     details = {"peak_gflops_rounds": peak_rounds, "training_gflops_rounds": training_rounds, "layers": rows,
-               "flops_per_training_image": flops_per_image, "images_per_second": images_per_second}
+               "flops_per_training_image": flops_per_image, "images_per_second": images_per_second,
+               "layer_seconds": layer_rows, "step_seconds": step_seconds}
     return results.finish(NAME, TITLE, __doc__, preset, {**dataclasses.asdict(settings),
                                                         "matmul_sizes": list(settings.matmul_sizes)},
-                          figures, details, [table])
+                          figures, details, [table, layer_table])
+
+
+def _layer_table(layer_rows: List[Dict[str, object]], flop_rows: List[Dict[str, object]],
+                 batch_size: int) -> results.Table:
+    """Milliseconds per layer (training pass alone), its share, and GFLOP/s for the layers the FLOP count covers."""
+    forward = {str(row["layer"]): int(row["forward_flops"]) for row in flop_rows}
+    first = str(flop_rows[0]["layer"])
+    total = sum(float(row["seconds"]) for row in layer_rows)
+    table_rows = []
+    for row in layer_rows:
+        name, seconds = str(row["layer"]), float(row["seconds"])
+        passes = 2 if name == first else 3  # forward, weight gradients, input gradients (none for the first)
+        gflops = f"{passes * forward[name] * batch_size / seconds / 1e9:.1f}" if name in forward else ""
+        table_rows.append([name, str(row["kind"]), f"{seconds * 1000:.0f}", f"{seconds / total:.0%}", gflops])
+    return results.Table(title="Each layer's training pass alone (forward and backward, median ms per batch)",
+                         columns=["layer", "kind", "ms", "share", "GFLOP/s"], rows=table_rows)
 
 
 if __name__ == "__main__":

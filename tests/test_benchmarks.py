@@ -11,9 +11,9 @@ import sys
 import pytest
 
 import shared_run
-from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, models, one_replica_strategy,
-                        paired_timing, pipeline_vs_keras, process_memory, report, results, run_all, speedups,
-                        thread_settings, training_efficiency, transform_materialization, whole_run)
+from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, layer_timing, models,
+                        one_replica_strategy, paired_timing, pipeline_vs_keras, process_memory, report, results,
+                        run_all, speedups, thread_settings, training_efficiency, transform_materialization, whole_run)
 
 MACHINE_FIELDS = {"cpu_count", "processor", "memory_gib", "gpus", "python", "tensorflow", "platform"}
 
@@ -130,12 +130,25 @@ def test_training_flop_count_matches_the_seed_cnn_worked_out_by_hand():
     assert training_efficiency.training_flops_per_image(rows) == 3 * sum(by_hand) - by_hand[0]
 
 
+def test_efficiency_ceiling_puts_the_compute_layers_at_peak_and_keeps_the_rest_of_the_step():
+    """Convs 3 s and pooling 1 s alone: pooling keeps 1/4 of an 8 s step (2 s); 200 GFLOP at 100 GFLOP/s is 2 s."""
+    rows = [{"layer": "conv", "seconds": 3.0, "computes_flops": True},
+            {"layer": "pool", "seconds": 1.0, "computes_flops": False}]
+    assert layer_timing.efficiency_ceiling(rows, step_seconds=8.0, training_flops=200e9,
+                                           peak_flops_per_second=100e9) == pytest.approx(2 / (2 + 2))
+
+
 @pytest.mark.bench_smoke
 def test_training_efficiency_smoke(tmp_path):
     result = training_efficiency.measure(training_efficiency.PRESETS["smoke"], "smoke", str(tmp_path))
-    _check_result(result, ["gflops_over_matmul_peak", "matmul_peak_gflops", "training_gflops_per_image"])
-    ratio, peak, _ = (figure.value for figure in result.figures)
-    assert 0 < ratio and peak > 0
+    _check_result(result, ["gflops_over_matmul_peak", "matmul_peak_gflops", "training_gflops_per_image",
+                           "ceiling_with_convolutions_at_peak"])
+    ratio, peak, _, ceiling = (figure.value for figure in result.figures)
+    assert 0 < ratio and peak > 0 and 0 < ceiling < 1
+    timed = [row["kind"] for row in result.details["layer_seconds"]]
+    model = models.trainer_model(method="baseline", image_size=96, seed=0)
+    assert timed == [type(layer).__name__ for layer in model.layers[1:]]  # every layer but the input, in order
+    assert all(row["seconds"] > 0 for row in result.details["layer_seconds"])
     assert ratio == pytest.approx(result.details["training_gflops_rounds"][0] / result.details["peak_gflops_rounds"][0])
 
 
