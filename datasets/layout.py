@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Optional, Union
 
+from components.image_example_gen import layout as example_gen_layout
 from trainer.features import CLASS_NAMES
 
 SPLITS = ("train", "test")
@@ -19,7 +20,7 @@ SPLITS = ("train", "test")
 REAL_TRAIN_SIZE = 1027
 REAL_TEST_SIZE = 256
 REAL_IMAGE_SIZE = 300
-MARKER_FILE_NAME = ".gc-tfx-dataset.json"
+MARKER_FILE_NAME = example_gen_layout.DATASET_DESCRIPTION_FILE  # skipped by the ImageExampleGen
 TEMPORARY_PREFIX = ".gc-tfx-tmp-"
 
 PathLike = Union[str, os.PathLike]

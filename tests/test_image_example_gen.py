@@ -256,6 +256,7 @@ def test_a_class_missing_from_a_split_names_folder_split_and_class():
 
 # ---- end to end: LocalDagRunner, Beam DirectRunner, ML Metadata in SQLite ---------------------------------
 
+DATASET_DESCRIPTION = ".gc-tfx-dataset.json"  # what `gc-tfx data` writes at the top of a folder it made
 REJECTED_FILES = {  # relative path: (bytes, regular expression the reason must match)
     "train/horses/truncated.png": (image_fixtures.truncated(image_fixtures.rgb_png((9, 9, 9), size=(64, 64))),
                                    "^truncated or corrupt PNG image"),
@@ -265,6 +266,7 @@ REJECTED_FILES = {  # relative path: (bytes, regular expression the reason must 
     "test/humans/empty.png": (b"", r"^empty file \(0 bytes\)$"),
     "train/horses/notes.txt": (b"notes", r"extension '\.txt'"),
     "train/horses/.DS_Store": (b"\0\0", "^hidden file"),
+    "train/horses/.gc-tfx-dataset.json": (b"{}", "^hidden file"),  # the dataset description, but not at the top
     "README.md": (b"# data", "^outside the train/ and test/ folders"),
     "validation/horses/horse.png": (image_fixtures.rgb_png((1, 1, 1)), "^outside the train/ and test/ folders"),
     "train/zebras/zebra.png": (image_fixtures.rgb_png((1, 1, 1)), "^unknown class folder 'zebras'"),
@@ -288,6 +290,7 @@ def _write_mixed_data_folder(data: str) -> Dict[str, int]:
         labels[path] = CLASS_NAMES.index(path.split("/")[1])
     for path, (content, _) in REJECTED_FILES.items():
         image_fixtures.write_file(os.path.join(data, path), content)
+    image_fixtures.write_file(os.path.join(data, DATASET_DESCRIPTION), b'{"source": "synthetic"}')
     return labels
 
 
@@ -356,7 +359,7 @@ def test_every_file_is_ingested_once_or_rejected(mixed_run):
     with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.REJECTED_CSV), newline="") as stream:
         rejected = [row["path"] for row in csv.DictReader(stream)]
     on_disk = listing.list_relative_paths(mixed_run["data"])
-    assert sorted(ingested + rejected) == on_disk
+    assert sorted(ingested + rejected + [DATASET_DESCRIPTION]) == on_disk  # the description is neither
     assert sorted(ingested) == sorted(mixed_run["labels"])
 
 

@@ -30,7 +30,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(layout.SPLIT_NAMES))
         split_uris = {split: artifact_utils.get_split_uri([examples], split) for split in layout.SPLIT_NAMES}
 
-        placements = [layout.place_file(path, eval_percent) for path in listing.list_relative_paths(input_base)]
+        placements = [layout.place_file(path, eval_percent)
+                      for path in layout.data_files(listing.list_relative_paths(input_base))]
         logging.info("Ingesting %d files from %s into %s.", len(placements), input_base, examples.uri)
         with self._make_beam_pipeline() as pipeline:
             beam_ingestion.ingest(pipeline, input_base, placements, split_uris, examples.uri, eval_percent)

@@ -6,7 +6,7 @@ string the `filename` feature holds, so every rule below can be checked again fr
 """
 import hashlib
 import posixpath
-from typing import NamedTuple, Optional
+from typing import Iterable, List, NamedTuple, Optional
 
 from trainer.features import CLASS_NAMES
 
@@ -20,6 +20,10 @@ SPLIT_NAMES = (TRAIN_SPLIT, EVAL_SPLIT, TEST_SPLIT)
 
 # The formats Keras' image_dataset_from_directory accepts; matched case-insensitively (".PNG" is an image too).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+
+# What `gc-tfx data` writes at the top of a folder it made (source, parameters): describes the data, is not data,
+# so it is neither ingested nor listed as rejected. Any other hidden file is listed.
+DATASET_DESCRIPTION_FILE = ".gc-tfx-dataset.json"
 
 MIN_EVAL_PERCENT = 1
 MAX_EVAL_PERCENT = 50
@@ -74,6 +78,11 @@ def _extension_rejection(name: str) -> Optional[str]:
         return None
     found = f"extension {extension!r}" if extension else "no file extension"
     return f"not an image file name: {found} (expected one of {', '.join(IMAGE_EXTENSIONS)}, any case)"
+
+
+def data_files(paths: Iterable[str]) -> List[str]:
+    """`paths` without the folder's own description file (only at the top: deeper it is junk like any other)."""
+    return [path for path in paths if path != DATASET_DESCRIPTION_FILE]
 
 
 def place_file(path: str, eval_percent: int) -> Placement:
