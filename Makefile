@@ -42,11 +42,13 @@ test: setup browser
 test-unit: setup
 	$(VENV)/bin/python -m pytest -m "not e2e and not bench_smoke"
 
-# Full benchmarks (~40 min on 2 cores): benchmarks/results.md and benchmarks/results/*.json.
+# Full benchmarks: benchmarks/results.md and benchmarks/results/*.json (68 min on a 2-core AMD EPYC with AVX2,
+# 39 on a 2-core Intel Xeon with AVX-512).
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run_all
 
-# The same benchmarks on little data, one process per core at once (6.5 min on 2 cores), in benchmarks/out/quick/.
+# The same benchmarks on little data, one process per core at once, in benchmarks/out/quick/ (6.5 min on the
+# 2-core AMD EPYC, 2.2 on the 2-core Intel Xeon).
 bench-quick: setup
 	$(VENV)/bin/python -m benchmarks.run_all --quick
 

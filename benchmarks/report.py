@@ -39,7 +39,7 @@ def _markdown_table(columns: List[str], rows: Iterable[List[str]]) -> List[str]:
 def describe_machine(machine: Dict[str, object]) -> str:
     gpus = machine.get("gpus") or []
     gpu_text = f"{len(gpus)} GPU(s) ({', '.join(map(str, gpus))})" if gpus else "no GPU"
-    return (f"{machine.get('cpu_count')} CPU cores ({machine.get('processor')}), {machine.get('memory_gib')} GiB RAM, "
+    return (f"{machine.get('cpu_count')} CPU cores, {machine.get('processor')}, {machine.get('memory_gib')} GiB RAM, "
             f"{gpu_text}; Python {machine.get('python')}, TensorFlow {machine.get('tensorflow')}, "
             f"{machine.get('platform')}; memory allocator {machine.get('allocator', 'not recorded')}")
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import shared_run
-from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, layer_timing, models,
+from benchmarks import (catalog, gc_overhead, input_autotune, input_headroom, layer_timing, machine, models,
                         one_replica_strategy, paired_timing, pipeline_vs_keras, process_memory, report, results,
                         run_all, speedups, thread_settings, training_efficiency, transform_materialization, whole_run)
 
@@ -90,6 +90,40 @@ def test_spread_is_median_and_quartiles():
     assert (spread.median, spread.lower_quartile, spread.upper_quartile, spread.count) == (3.0, 2.0, 4.0, 5)
     with pytest.raises(ValueError, match="empty"):
         paired_timing.Spread.of([])
+
+
+_AMD_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 avx fma avx2 bmi2
+
+processor\t: 1
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 avx fma avx2 bmi2
+"""
+_INTEL_CPUINFO = """processor\t: 0
+model name\t: Intel(R) Xeon(R) Processor
+flags\t\t: fpu avx avx2 avx512f avx512bw amx_bf16 amx_tile
+"""
+_ARM_CPUINFO = """processor\t: 0
+BogoMIPS\t: 50.00
+Features\t: fp asimd evtstrm aes
+"""
+
+
+@pytest.mark.parametrize("cpuinfo, expected", [
+    (_AMD_CPUINFO, "AMD EPYC 7B13 (AVX2)"),
+    (_INTEL_CPUINFO, "Intel(R) Xeon(R) Processor (AVX-512, AMX)"),
+])
+def test_processor_description_names_the_model_and_its_widest_vector_extension(cpuinfo, expected):
+    assert machine.describe_processor(cpuinfo) == expected
+
+
+def test_processor_description_without_a_model_name_falls_back_to_the_architecture(monkeypatch):
+    monkeypatch.setattr(machine.platform, "processor", lambda: "")
+    monkeypatch.setattr(machine.platform, "machine", lambda: "aarch64")
+    assert machine.describe_processor(_ARM_CPUINFO) == "aarch64 (NEON)"
+    assert machine.describe_processor(None) == "aarch64"
 
 
 def test_process_tree_memory_counts_children():
