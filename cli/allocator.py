@@ -2,9 +2,10 @@
 
 glibc's malloc serves the seed CNN's huge activations (the first conv output of a batch of 128 at 300 px alone is
 727 MB) with fresh mmaps and returns them after every op, so every step page-faults gigabytes again; tcmalloc keeps
-them. Measured on the 2-core development machine (issue 16): a bare training step at 300 px, batch 128, ran at
-14.3 images/s with glibc and 26.6 with tcmalloc, system time 14.7 s -> 0.2 s. The library must be loaded before the
-process starts (LD_PRELOAD), so the command re-executes itself once with it; Beam's worker processes inherit it.
+them. Measured on a 2-core AMD EPYC (issue 16): a bare training step at 300 px, batch 128, ran at 14.3 images/s
+with glibc and 26.6 with tcmalloc, system time 14.7 s -> 0.2 s; on a 2-core Intel Xeon with AVX-512 the two ran
+equally fast (README, Performance). The library must be loaded before the process starts (LD_PRELOAD), so the
+command re-executes itself once with it; Beam's worker processes inherit it.
 """
 import os
 import sys
