@@ -10,6 +10,9 @@ from typing import Callable, List
 
 import numpy as np
 
+# A change is clear when three quarters of its paired ratios lie at least 2% on the same side of 1.
+CLEAR_MARGIN = 0.02
+
 
 @dataclasses.dataclass(frozen=True)
 class Spread:
@@ -30,6 +33,17 @@ class Spread:
     def describe(self, what: str = "pairs", digits: int = 3) -> str:
         return (f"median of {self.count} {what}, IQR {self.lower_quartile:.{digits}f}-"
                 f"{self.upper_quartile:.{digits}f}")
+
+
+def speed_verdict(ratio: Spread, *, higher_is_faster: bool = False) -> str:
+    """"faster", "slower" or "no clear difference" for a spread of paired ratios: of seconds (B / A, below 1 is
+    faster) or, with `higher_is_faster`, of images/s."""
+    faster_side, slower_side = ("faster", "slower") if higher_is_faster else ("slower", "faster")
+    if ratio.lower_quartile > 1 + CLEAR_MARGIN:
+        return faster_side
+    if ratio.upper_quartile < 1 - CLEAR_MARGIN:
+        return slower_side
+    return "no clear difference"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,9 +27,6 @@ from trainer.config import GC
 NAME = "speedups"
 AUGMENTATION_LAYER = "augmentation"  # trainer.model.build_augmentation's Sequential
 TITLE = catalog.TITLES[NAME]
-# A candidate "helps" when three quarters of its pairs are at least 2% faster: the upper quartile of its step-time
-# ratio is below 0.98; "slower" when three quarters are at least 2% slower.
-_CLEAR_GAIN, _CLEAR_LOSS = 0.98, 1.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,14 +43,6 @@ PRESETS = {
     "quick": Settings(batch_size=8, image_size=150, pairs=2, warmup_pairs=1),
     "smoke": Settings(batch_size=2, image_size=96, pairs=2, warmup_pairs=1),
 }
-
-
-def verdict(spread: paired_timing.Spread) -> str:
-    if spread.upper_quartile < _CLEAR_GAIN:
-        return "faster"
-    if spread.lower_quartile > _CLEAR_LOSS:
-        return "slower"
-    return "no clear difference"
 
 
 def _trainer_model(settings: Settings) -> tf_keras.Model:
@@ -123,7 +112,8 @@ def _compare(label: str, key: str, candidate: tf_keras.Model, baseline: tf_keras
     spread = paired.ratio_spread()
     figure = results.Figure(
         key=key, label=f"{label}: step time / the Trainer's step", value=spread.median, unit="x",
-        spread=f"{spread.describe()}: {verdict(spread)}; the Trainer uses it: {'yes' if trainer_uses_it else 'no'}")
+        spread=(f"{spread.describe()}: {paired_timing.speed_verdict(spread)}; "
+                f"the Trainer uses it: {'yes' if trainer_uses_it else 'no'}"))
     return figure, {"baseline_seconds": paired.a_seconds, "candidate_seconds": paired.b_seconds}
 
 

@@ -5,7 +5,9 @@ module with `--child`) timing the Trainer's compiled model, `train_on_batch` on 
 batch size (128) at its image size (300 px) in the full preset: the first session measured at batch 32 only, where
 one inter-op thread looked 1.32x faster; at batch 128 a later machine showed no gain. Each round runs the default
 and every variant once, in an order that rotates between rounds, and each variant is reported as its training
-images/s over the default's in the same round (median over rounds).
+images/s over the default's in the same round (median over rounds), with a verdict: faster or slower only when
+three quarters of the rounds agree by 2% or more. Two rounds of four steps were once read as a 1.25x gain on a
+machine where four more rounds showed none, hence four rounds of six.
 
 Variants: one inter-op thread with intra-op threads = cores (TensorFlow's default lets both pools use every core,
 which can oversubscribe two cores); oneDNN off (`TF_ENABLE_ONEDNN_OPTS=0`: Eigen's kernels); glibc's malloc
@@ -40,7 +42,7 @@ class Settings:
 
 
 PRESETS = {
-    "full": Settings(rounds=2, batch_size=128, image_size=300, steps=4),  # the Trainer's batch and images
+    "full": Settings(rounds=4, batch_size=128, image_size=300, steps=6),  # the Trainer's batch and images
     "quick": Settings(rounds=1, batch_size=2, image_size=96, steps=1),  # bench-quick checks the plumbing only
     "smoke": Settings(rounds=1, batch_size=2, image_size=96, steps=1),
 }
@@ -100,7 +102,8 @@ def measure(settings: Settings, preset: str, work_dir: str) -> results.Benchmark
         figures.append(results.Figure(
             key=label.replace(" ", "_").replace(",", ""), label=f"{label}: training images/s / default",
             value=ratios.median, unit="x",
-            spread=(f"{ratios.describe('rounds')}; {paired_timing.Spread.of(samples[label]).median:.1f} vs "
+            spread=(f"{ratios.describe('rounds')}: {paired_timing.speed_verdict(ratios, higher_is_faster=True)}; "
+                    f"{paired_timing.Spread.of(samples[label]).median:.1f} vs "
                     f"{paired_timing.Spread.of(samples['default']).median:.1f} images/s")))
     return results.finish(NAME, TITLE, __doc__, preset, dataclasses.asdict(settings), figures,
                           {"images_per_second": samples, "variants": {label: {name: value for name, value in

@@ -126,6 +126,20 @@ def test_processor_description_without_a_model_name_falls_back_to_the_architectu
     assert machine.describe_processor(None) == "aarch64"
 
 
+@pytest.mark.parametrize("ratios, higher_is_faster, expected", [
+    ([0.90, 0.95, 0.97, 0.96], False, "faster"),  # seconds: three quarters at least 2% below 1
+    ([0.90, 0.97, 0.99, 1.00], False, "no clear difference"),  # upper quartile 0.9925: not 2% below 1
+    ([1.05, 1.10, 1.03, 1.04], False, "slower"),
+    ([1.05, 1.10, 1.03, 1.04], True, "faster"),  # images/s: above 1 is faster
+    ([0.91, 1.22, 1.14, 0.98], True, "no clear difference"),  # the Intel Xeon's inter-op rounds (README)
+    ([0.80, 0.85, 0.90, 0.82], True, "slower"),
+])
+def test_speed_verdict_needs_three_quarters_of_the_ratios_two_percent_on_one_side(ratios, higher_is_faster,
+                                                                                    expected):
+    spread = paired_timing.Spread.of(ratios)
+    assert paired_timing.speed_verdict(spread, higher_is_faster=higher_is_faster) == expected
+
+
 def test_process_tree_memory_counts_children():
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"]) as child:
         try:
