@@ -42,8 +42,8 @@ test: setup browser
 test-unit: setup
 	$(VENV)/bin/python -m pytest -m "not e2e and not bench_smoke"
 
-# Full benchmarks: benchmarks/results.md and benchmarks/results/*.json (68 min on a 2-core AMD EPYC with AVX2,
-# 39 on a 2-core Intel Xeon with AVX-512).
+# Full benchmarks: benchmarks/results.md and benchmarks/results/*.json. About 38 min on a 2-core Intel Xeon with
+# AVX-512 (a 33-min run, plus 5 for the thread settings' longer preset), 68 on a 2-core AMD EPYC before that.
 bench: setup
 	$(VENV)/bin/python -m benchmarks.run_all
 

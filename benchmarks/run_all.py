@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in its own process, then `results.md` and one JSON file per benchmark.
 
-`make bench` (preset full, about 40 minutes on 2 cores) writes `benchmarks/results.md` and
+`make bench` (preset full, 40-70 minutes on 2 cores, by machine: see the Makefile) writes `benchmarks/results.md` and
 `benchmarks/results/NAME.json`; `make bench-quick` (`--quick`) writes the same under `benchmarks/out/quick/`, so a
 quick check never overwrites the reported figures. The quick preset checks that every benchmark works on little
 data, so its processes run one per core at once (most of their time is imports and tracing, one core each); the
