@@ -10,8 +10,9 @@ import os
 from typing import List, Optional
 
 from absl import logging
-from tfx import v1 as tfx
 from tfx.dsl.compiler import compiler
+from tfx.orchestration import metadata, pipeline as tfx_pipeline
+from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import pipeline as pipeline_lib
@@ -86,14 +87,14 @@ def run_locally(*, data_root: str, layout: OutputLayout, experiment: ExperimentC
         experiment=experiment,
         enable_cache=enable_cache,
         beam_pipeline_args=local_beam_pipeline_args(beam_workers),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(
             os.path.abspath(layout.metadata_path)),
     )
     logging.info("Running %s with artifacts in %s", PIPELINE_NAME, layout.pipeline_root)
-    tfx.orchestration.LocalDagRunner().run_with_ir(compile_pipeline(pipeline))
+    LocalDagRunner().run_with_ir(compile_pipeline(pipeline))
 
 
-def compile_pipeline(pipeline: tfx.dsl.Pipeline) -> pipeline_pb2.Pipeline:
+def compile_pipeline(pipeline: tfx_pipeline.Pipeline) -> pipeline_pb2.Pipeline:
     """The pipeline's IR, compiled as LocalDagRunner.run does (less its packaging of components' pip
     dependencies, which none of ours declares), with the cache off for `pipeline_lib.ALWAYS_RUN` (TFX switches
     caching per pipeline only)."""

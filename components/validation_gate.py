@@ -11,7 +11,8 @@ from tfx import types
 from tfx.components.example_validator import executor as example_validator_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils, standard_artifacts
-from tfx.v1.dsl.components import InputArtifact, component
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.decorators import component
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 

@@ -10,8 +10,8 @@ from typing import Any, Dict, List
 
 import yaml
 from absl import logging
-from tfx import v1 as tfx
 from tfx import version as tfx_version
+from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 import pipeline as pipeline_package
@@ -28,7 +28,7 @@ from pipeline import pipeline as pipeline_lib
 UNCACHED_TASKS = (pipeline_lib.EXAMPLE_GEN_ID, *pipeline_lib.ALWAYS_RUN)
 
 
-def build_pipeline(options: options_lib.CompileOptions) -> tfx.dsl.Pipeline:
+def build_pipeline(options: options_lib.CompileOptions) -> tfx_pipeline.Pipeline:
     """The local pipeline's graph with cluster locations, and the Trainers' resources applied."""
     pipeline = pipeline_lib.create_pipeline(
         pipeline_name=options.pipeline_name,

@@ -8,7 +8,7 @@ task's container spec; the KFP backend turns `accelerator` into a `limits: {TYPE
 from typing import Optional
 
 from kfp.pipeline_spec import pipeline_spec_pb2
-from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
 
 from pipeline.experiment import ExperimentConfig, trainer_id
 from trainer.config import METHODS
@@ -33,7 +33,7 @@ def trainer_resource_spec(gpus: int, cpu_limit: Optional[float] = None,
     return spec
 
 
-def apply_to_trainers(pipeline: tfx.dsl.Pipeline, experiment: ExperimentConfig,
+def apply_to_trainers(pipeline: tfx_pipeline.Pipeline, experiment: ExperimentConfig,
                       spec: Optional[ResourceSpec]) -> None:
     """Gives every Trainer `spec` (the same for all: the comparison must be fair); no-op when `spec` is None."""
     expected = sorted(trainer_id(method, seed) for seed in experiment.seeds for method in METHODS)

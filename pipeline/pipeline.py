@@ -2,7 +2,12 @@
 from typing import List, Optional
 
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
+# TFX's classes from the modules that define them, not through `tfx.v1`, whose import also loads every extension and
+# the Google Cloud SDKs: 3 s at every start (tests/test_structure.py).
+from tfx import components as tfx_components
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 
 from components.image_example_gen.component import ImageExampleGen
 from components.model_selection.component import ModelSelection
@@ -33,24 +38,24 @@ def create_pipeline(
     enable_cache: bool = True,
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
-) -> tfx.dsl.Pipeline:
+) -> tfx_pipeline.Pipeline:
     """Returns the pipeline training the seed CNN with and without GC per seed and pushing the better model."""
     # Encoded images + labels from DATA/{train,test}/{horses,humans}; bad files listed in rejected.csv.
     example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent).with_id(EXAMPLE_GEN_ID)
 
     # Statistics against a curated schema; anomalies stop the run before any training.
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_path)
-    example_validator = tfx.components.ExampleValidator(
+    statistics_gen = tfx_components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = ImportSchemaGen(schema_file=schema_path)
+    example_validator = tfx_components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
     validation_gate = DataValidationGate(anomalies=example_validator.outputs["anomalies"])
 
     # Decode, resize and rescale; the graph is applied inside the Trainers and served with the model.
-    transform = tfx.components.Transform(
+    transform = tfx_components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=[]),
+        splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=[]),
         materialize=False,
         disable_statistics=True,
         custom_config={"image_size": experiment.training.image_size},
@@ -63,17 +68,17 @@ def create_pipeline(
     evaluations = {}
     for seed in experiment.seeds:
         for method in METHODS:
-            trainers[method][seed] = tfx.components.Trainer(
+            trainers[method][seed] = tfx_components.Trainer(
                 run_fn=RUN_FN,
                 examples=example_gen.outputs["examples"],
                 transform_graph=transform.outputs["transform_graph"],
                 schema=schema_gen.outputs["schema"],
-                train_args=tfx.proto.TrainArgs(splits=["train"]),
-                eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+                train_args=trainer_pb2.TrainArgs(splits=["train"]),
+                eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
                 custom_config=experiment.trainer_custom_config(method, seed),
             ).with_id(trainer_id(method, seed))
         # The pair on the held-out test split: GC as candidate, the baseline as baseline_model.
-        evaluations[seed] = tfx.components.Evaluator(
+        evaluations[seed] = tfx_components.Evaluator(
             examples=example_gen.outputs["examples"],
             model=trainers[GC][seed].outputs["model"],
             baseline_model=trainers[BASELINE][seed].outputs["model"],
@@ -94,14 +99,14 @@ def create_pipeline(
     ).with_id(MODEL_SELECTION_ID)
 
     # Copy the selected SavedModel to serving_model_dir/<version>/ when it was blessed.
-    pusher = tfx.components.Pusher(
+    pusher = tfx_components.Pusher(
         model=model_selection.outputs["model"],
         model_blessing=model_selection.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)),
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)),
     )
 
-    return tfx.dsl.Pipeline(
+    return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, validation_gate, transform,
