@@ -25,7 +25,7 @@ def describe_processor(cpuinfo: Optional[str]) -> str:
     model = fields.get("model name") or platform.processor() or platform.machine()
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     vector = next((name for flag, name in VECTOR_EXTENSIONS if flag in flags), None)
-    extensions = [name for name in [vector] if name] + [name for flag, name in MATRIX_EXTENSIONS if flag in flags]
+    extensions = ([vector] if vector else []) + [name for flag, name in MATRIX_EXTENSIONS if flag in flags]
     return f"{model} ({', '.join(extensions)})" if extensions else model
 
 
