@@ -1,15 +1,15 @@
 """The lines `gc-tfx run` ends with: data counts, each seed's pair on the test split, the verdict, the push.
 
-Everything comes from the run's records as ML Metadata finds them (report.run_artifacts), so the summary is the
-same whether components ran now or were served from the cache.
+Everything comes from the run's results (report.run_results), the value the report and summary.json are made of,
+so the console says what they say, whether components ran now or were served from the cache.
 """
 from typing import List
 
-from components.image_example_gen.ingestion_report import IngestionSummary
-from components.image_example_gen.layout import SPLIT_NAMES
-from components.model_selection.selection_record import SelectionRecord
 from report import formatting
-from report.run_artifacts import RunOutcome
+from report.run_results import RunResults
+from results.ingestion import IngestionSummary
+from results.selection import SelectionRecord
+from trainer.features import SPLIT_NAMES
 
 
 def _data_line(ingestion: IngestionSummary, rejected_csv: str) -> str:
@@ -39,13 +39,13 @@ def study_lines(selection: SelectionRecord) -> List[str]:
     return lines
 
 
-def format_summary(outcome: RunOutcome) -> str:
+def format_summary(results: RunResults) -> str:
     """A short table people read at the end of a run."""
-    selection = outcome.selection
-    lines = [_data_line(outcome.ingestion, outcome.rejected_csv), "", *study_lines(selection), "",
+    selection = results.selection
+    lines = [_data_line(results.ingestion, results.rejected_csv), "", *study_lines(selection), "",
              selection.choice.reason]
-    if outcome.pushed_destination:
-        lines.append(f"Pushed to {outcome.pushed_destination}")
+    if results.pushed_destination:
+        lines.append(f"Pushed to {results.pushed_destination}")
     else:
         lines.append("Nothing was pushed.")
     return "\n".join(lines)

@@ -45,12 +45,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from report import build
+    from cli import latest_run
+    from report.run_results import ResultsError
 
     try:
-        files = build.build_report(args.output)
-    except build.ReportError as error:
+        _, files = latest_run.write_local_report(args.output)
+    except latest_run.RunNotFinished as error:
         raise UserError(str(error)) from error
+    except ResultsError as error:
+        raise UserError(f"The latest run in {args.output} finished, but {error}") from error
     print(f"Report: {files.page}")
     print(f"Numbers for machines: {files.summary}")
     return 0

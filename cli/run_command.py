@@ -9,10 +9,10 @@ from typing import Optional
 
 from cli import console_progress, end_summary
 from cli.errors import UserError
+from cli.latest_run import RunNotFinished, write_local_report
 from local_runner import OutputLayout, run_locally
 from pipeline.experiment import ExperimentConfig
-from report.build import ReportError, build_report
-from report.run_artifacts import find_latest_run, load_outcome
+from report.run_results import ResultsError
 
 
 def _default_data(layout: OutputLayout, image_size: int, seed: int) -> str:
@@ -58,9 +58,9 @@ def run(*, data: Optional[str], output: str, experiment: ExperimentConfig, beam_
         raise UserError(_failure_paragraph(component_progress.running_component, error, layout)) from error
     print(f"Pipeline finished in {time.monotonic() - started:.0f} s.\n")
     try:
-        print(end_summary.format_summary(load_outcome(find_latest_run(layout.root))))
-        report = build_report(layout.root)
-    except (ReportError, LookupError, OSError, ValueError) as error:
+        results, report = write_local_report(layout.root)
+    except (RunNotFinished, ResultsError) as error:
         raise UserError(f"The pipeline finished, but its results could not be read: {error}") from error
+    print(end_summary.format_summary(results))
     print(f"\nReport (open it in a browser): {report.page}")
     return 0

@@ -4,17 +4,14 @@ Wire it after ExampleValidator and make the first consumer of the examples wait 
 `transform.add_upstream_node(gate)`: standard components take no extra inputs, so an explicit dependency is the
 way to make them wait.
 """
-import posixpath
-from typing import Dict, List, Mapping
-
-from tfx import types
-from tfx.components.example_validator import executor as example_validator_executor
-from tfx.dsl.io import fileio
-from tfx.types import artifact_utils, standard_artifacts
-from tfx.dsl.component.experimental.annotations import InputArtifact
-from tfx.dsl.component.experimental.decorators import component
+from typing import List, Mapping
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
+
+from report import data_statistics
 
 
 class DataAnomaliesError(ValueError):
@@ -46,22 +43,11 @@ def describe_anomalies(anomalies_by_split: Mapping[str, anomalies_pb2.Anomalies]
             "Fix the data, or update the curated schema if the change is intended.")
 
 
-def load_anomalies(anomalies_artifact: types.Artifact) -> Dict[str, anomalies_pb2.Anomalies]:
-    """The Anomalies proto of each split ExampleValidator validated, read from its artifact."""
-    anomalies_by_split = {}
-    for split in artifact_utils.decode_split_names(anomalies_artifact.split_names):
-        path = posixpath.join(artifact_utils.get_split_uri([anomalies_artifact], split),
-                              example_validator_executor.DEFAULT_FILE_NAME)
-        with fileio.open(path, "rb") as stream:
-            anomalies_by_split[split] = anomalies_pb2.Anomalies.FromString(stream.read())
-    return anomalies_by_split
-
-
 @component
 def DataValidationGate(  # pylint: disable=invalid-name  (TFX component classes are CamelCase)
         anomalies: InputArtifact[standard_artifacts.ExampleAnomalies]) -> None:
     """Raises DataAnomaliesError listing each split's anomalies; passes when every split is clean."""
-    anomalies_by_split = load_anomalies(anomalies)
+    anomalies_by_split = data_statistics.load_anomaly_protos(anomalies)
     if not anomalies_by_split:
         raise DataAnomaliesError(f"The anomalies artifact at {anomalies.uri} holds no split: nothing was validated.")
     report = describe_anomalies(anomalies_by_split)

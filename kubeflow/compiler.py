@@ -21,11 +21,12 @@ from kubeflow import resources
 from kubeflow import task_entrypoint
 from kubeflow.errors import OptionError
 from pipeline import pipeline as pipeline_lib
+from pipeline.experiment import EXAMPLE_GEN_ID
 
 # Open-source KFP never runs the ExampleGen driver hook that fingerprints the data, so its cache key for ImageExampleGen
 # holds only the data folder's name: a changed folder would be served from the cache. ImageExampleGen always runs
 # (it fingerprints the content itself); ModelSelection too, since the serving model it must beat is not an input.
-UNCACHED_TASKS = (pipeline_lib.EXAMPLE_GEN_ID, *pipeline_lib.ALWAYS_RUN)
+UNCACHED_TASKS = (EXAMPLE_GEN_ID, *pipeline_lib.ALWAYS_RUN)
 
 
 def build_pipeline(options: options_lib.CompileOptions) -> tfx_pipeline.Pipeline:

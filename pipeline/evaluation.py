@@ -19,8 +19,8 @@ def build_eval_config() -> tfma.EvalConfig:
             direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10}))
     return tfma.EvalConfig(
         model_specs=[
-            tfma.ModelSpec(name=GC, signature_name="serving_default", label_key=features.LABEL_KEY),
-            tfma.ModelSpec(name=BASELINE, signature_name="serving_default", label_key=features.LABEL_KEY,
+            tfma.ModelSpec(name=GC, signature_name=features.SERVING_SIGNATURE, label_key=features.LABEL_KEY),
+            tfma.ModelSpec(name=BASELINE, signature_name=features.SERVING_SIGNATURE, label_key=features.LABEL_KEY,
                            is_baseline=True),
         ],
         slicing_specs=[tfma.SlicingSpec()],

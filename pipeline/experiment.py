@@ -13,6 +13,17 @@ from trainer.config import METHODS, TrainerSettings, TrainingConfig
 
 MAX_SEEDS = 64  # a study this size already runs 128 Trainers
 
+# Every node's id, declared once: the pipeline sets them, the runners, the report lookup and the tests read them.
+EXAMPLE_GEN_ID = "ImageExampleGen"
+STATISTICS_GEN_ID = "StatisticsGen"
+SCHEMA_GEN_ID = "ImportSchemaGen"
+EXAMPLE_VALIDATOR_ID = "ExampleValidator"
+VALIDATION_GATE_ID = "DataValidationGate"
+TRANSFORM_ID = "Transform"
+MODEL_SELECTION_ID = "ModelSelection"
+PUSHER_ID = "Pusher"
+REVIEW_ID = "Review"
+
 
 def trainer_id(method: str, seed: int) -> str:
     """The Trainer component's id for a method and seed, e.g. "trainer_gc_seed42"."""

@@ -13,6 +13,7 @@ from components.image_example_gen.component import ImageExampleGen
 from components.model_selection.component import ModelSelection
 from components.validation_gate import DataValidationGate
 from pipeline import evaluation
+from pipeline import experiment as ids
 from pipeline.experiment import ExperimentConfig, evaluator_id, trainer_id
 from trainer.config import BASELINE, GC, METHODS
 
@@ -20,11 +21,9 @@ from trainer.config import BASELINE, GC, METHODS
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.task.run_fn"
 
-EXAMPLE_GEN_ID = "ImageExampleGen"
-MODEL_SELECTION_ID = "ModelSelection"
 # Nodes the runners never serve from the cache: ModelSelection's result depends on the model serving at the push
 # destination, which changes between runs while its inputs stay the same. Its cost is predicting two splits.
-ALWAYS_RUN = (MODEL_SELECTION_ID,)
+ALWAYS_RUN = (ids.MODEL_SELECTION_ID,)
 
 
 def create_pipeline(
@@ -41,14 +40,17 @@ def create_pipeline(
 ) -> tfx_pipeline.Pipeline:
     """Returns the pipeline training the seed CNN with and without GC per seed and pushing the better model."""
     # Encoded images + labels from DATA/{train,test}/{horses,humans}; bad files listed in rejected.csv.
-    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent).with_id(EXAMPLE_GEN_ID)
+    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent).with_id(ids.EXAMPLE_GEN_ID)
 
     # Statistics against a curated schema; anomalies stop the run before any training.
-    statistics_gen = tfx_components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = ImportSchemaGen(schema_file=schema_path)
+    statistics_gen = tfx_components.StatisticsGen(
+        examples=example_gen.outputs["examples"]).with_id(ids.STATISTICS_GEN_ID)
+    schema_gen = ImportSchemaGen(schema_file=schema_path).with_id(ids.SCHEMA_GEN_ID)
     example_validator = tfx_components.ExampleValidator(
-        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-    validation_gate = DataValidationGate(anomalies=example_validator.outputs["anomalies"])
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"]).with_id(ids.EXAMPLE_VALIDATOR_ID)
+    validation_gate = DataValidationGate(
+        anomalies=example_validator.outputs["anomalies"]).with_id(ids.VALIDATION_GATE_ID)
 
     # Decode, resize and rescale; the graph is applied inside the Trainers and served with the model.
     transform = tfx_components.Transform(
@@ -59,7 +61,7 @@ def create_pipeline(
         materialize=False,
         disable_statistics=True,
         custom_config={"image_size": experiment.training.image_size},
-    )
+    ).with_id(ids.TRANSFORM_ID)
     transform.add_upstream_node(validation_gate)
 
     # Per seed, the same run_fn twice; only the method differs, the seed gives both identical weights and data
@@ -93,10 +95,12 @@ def create_pipeline(
         evaluations={seed: evaluator.outputs["evaluation"] for seed, evaluator in evaluations.items()},
         models={method: {seed: trainer.outputs["model"] for seed, trainer in by_seed.items()}
                 for method, by_seed in trainers.items()},
+        model_runs={method: {seed: trainer.outputs["model_run"] for seed, trainer in by_seed.items()}
+                    for method, by_seed in trainers.items()},
         quality_floor=float(experiment.quality_floor),
         serving_model_dir=serving_model_dir,
         force_push=experiment.force_push,
-    ).with_id(MODEL_SELECTION_ID)
+    ).with_id(ids.MODEL_SELECTION_ID)
 
     # Copy the selected SavedModel to serving_model_dir/<version>/ when it was blessed.
     pusher = tfx_components.Pusher(
@@ -104,7 +108,7 @@ def create_pipeline(
         model_blessing=model_selection.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)),
-    )
+    ).with_id(ids.PUSHER_ID)
 
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,

@@ -1,23 +1,18 @@
-"""`build_report(output_root)`: reads the latest run and writes OUTPUT/report/index.html and summary.json.
+"""Writes a run's review files into a folder: `index.html` (the page) and `summary.json` (RunResults as JSON).
 
-Both files are written to a temporary name and renamed, so a reader (or a browser reloading) never sees half a
-report, and a failed build leaves the previous report intact.
+Both are written to a temporary name and renamed, so a reader (or a browser reloading) never sees half a report,
+and a failed build leaves the previous report intact.
 """
 import dataclasses
-import json
 import os
 
 from absl import logging
 
-from report import html_page, summary_json
-from report.report_data import load_report_data
-from report.run_artifacts import ReportError  # re-exported: the one error callers handle
+from report import page
+from report.run_results import RunResults
 
-REPORT_FOLDER = "report"
 PAGE_FILE = "index.html"
 SUMMARY_FILE = "summary.json"
-
-__all__ = ["ReportError", "ReportFiles", "build_report"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,14 +30,12 @@ def _write_atomically(path: str, text: str) -> None:
     os.replace(temporary_path, path)
 
 
-def build_report(output_root: str) -> ReportFiles:
-    """Writes the report of the latest run under `output_root`; raises ReportError when there is none."""
-    data = load_report_data(output_root)
-    folder = os.path.join(os.path.abspath(output_root), REPORT_FOLDER)
+def write_report(results: RunResults, folder: str) -> ReportFiles:
+    """Writes the page and the summary of `results` into `folder` (created when missing)."""
+    folder = os.path.abspath(folder)
     os.makedirs(folder, exist_ok=True)
     files = ReportFiles(page=os.path.join(folder, PAGE_FILE), summary=os.path.join(folder, SUMMARY_FILE))
-    _write_atomically(files.summary,
-                      json.dumps(summary_json.build_summary(data), indent=2, allow_nan=False) + "\n")
-    _write_atomically(files.page, html_page.render(data))
+    _write_atomically(files.summary, results.to_json())
+    _write_atomically(files.page, page.render(results))
     logging.info("Report written to %s", files.page)
     return files

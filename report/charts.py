@@ -10,8 +10,8 @@ from typing import Dict, Mapping, Sequence
 
 from matplotlib.figure import Figure
 
-from components.model_selection.paired_statistics import Study
-from report import evaluation_results, formatting
+from report import formatting, tfma_results
+from results.paired_statistics import Study
 from trainer import features
 from trainer.config import BASELINE, GC
 from trainer.training_record import TrainingRecord
@@ -52,7 +52,7 @@ def training_curves(records: Mapping[str, TrainingRecord], labels: Mapping[str, 
                                 (accuracy_axes, "accuracy", "Accuracy")):
         for key, record in records.items():
             for prefix, style, phase in (("", "-", "training"), ("val_", "--", "validation")):
-                values = record.history.get(prefix + metric)
+                values = [float("nan") if value is None else value for value in record.history.get(prefix + metric, [])]
                 if values:
                     epochs = range(1, len(values) + 1)
                     axes.plot(epochs, values, style, marker="o", markersize=4, color=COLORS[key],
@@ -95,7 +95,7 @@ def epoch_times(records: Mapping[str, TrainingRecord], labels: Mapping[str, str]
     return to_data_uri(figure)
 
 
-def confusion_matrices(matrices: Mapping[str, evaluation_results.ConfusionMatrix],
+def confusion_matrices(matrices: Mapping[str, tfma_results.ConfusionMatrix],
                        labels: Mapping[str, str]) -> str:
     """One 2×2 matrix per model at the decision threshold; rows are the true class, columns the predicted one."""
     negative, positive = features.CLASS_NAMES
@@ -121,7 +121,7 @@ def confusion_matrices(matrices: Mapping[str, evaluation_results.ConfusionMatrix
     return to_data_uri(figure)
 
 
-def roc_and_precision_recall(counts: Mapping[str, evaluation_results.ThresholdCounts], labels: Mapping[str, str],
+def roc_and_precision_recall(counts: Mapping[str, tfma_results.ThresholdCounts], labels: Mapping[str, str],
                              auc: Mapping[str, float]) -> str:
     """ROC and precision-recall curves of both models over all of TFMA's thresholds."""
     figure = _figure(10, 4.2)
@@ -147,7 +147,7 @@ def roc_and_precision_recall(counts: Mapping[str, evaluation_results.ThresholdCo
     return to_data_uri(figure)
 
 
-def calibration(bins: Mapping[str, Sequence[evaluation_results.CalibrationBin]], labels: Mapping[str, str]) -> str:
+def calibration(bins: Mapping[str, Sequence[tfma_results.CalibrationBin]], labels: Mapping[str, str]) -> str:
     """Reliability diagram: mean predicted probability against the observed share of positives, per bin."""
     figure = _figure(6, 4.2)
     axes = figure.subplots()

@@ -3,20 +3,21 @@
 StatisticsGen sees the examples the models saw, after ImageExampleGen's normalisation, so its counts are checked
 against the ingestion summary in the report rather than assumed equal.
 """
-import dataclasses
+import posixpath
 from typing import Dict, List, Optional, Tuple
 
-from ml_metadata.proto import metadata_store_pb2
-from tensorflow_metadata.proto.v0 import statistics_pb2
+from tensorflow_metadata.proto.v0 import anomalies_pb2, statistics_pb2
+from tfx import types
+from tfx.components.example_validator import executor as example_validator_executor
 from tfx.components.statistics_gen import stats_artifact_utils
-from tfx.types import artifact_utils, standard_artifacts
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
 
-from components import validation_gate
+from results.records import Record
 from trainer import features
 
 
-@dataclasses.dataclass(frozen=True)
-class SplitStatistics:
+class SplitStatistics(Record):
     """One split as StatisticsGen saw it; a field is None when the statistics do not hold it."""
 
     split: str
@@ -27,8 +28,7 @@ class SplitStatistics:
     examples_missing: Dict[str, int]  # feature name -> examples without a value, for features missing any
 
 
-@dataclasses.dataclass(frozen=True)
-class Anomaly:
+class Anomaly(Record):
     """One ExampleValidator finding."""
 
     feature: str  # "(whole dataset)" for dataset-level anomalies
@@ -79,26 +79,33 @@ def split_statistics(split: str, dataset: statistics_pb2.DatasetFeatureStatistic
     )
 
 
-def load_split_statistics(statistics: metadata_store_pb2.Artifact) -> List[SplitStatistics]:
+def load_split_statistics(artifact: types.Artifact) -> List[SplitStatistics]:
     """Highlights of every split in StatisticsGen's ExampleStatistics artifact, in the artifact's split order."""
-    artifact = standard_artifacts.ExampleStatistics()
-    artifact.set_mlmd_artifact(statistics)
     highlights = []
     for split in artifact_utils.decode_split_names(artifact.split_names):
         datasets = stats_artifact_utils.load_statistics(artifact, split).proto().datasets
         if len(datasets) != 1:
-            raise ValueError(f"Statistics of split {split!r} in {statistics.uri} hold {len(datasets)} datasets; "
+            raise ValueError(f"Statistics of split {split!r} in {artifact.uri} hold {len(datasets)} datasets; "
                              f"expected 1 (StatisticsGen without slicing).")
         highlights.append(split_statistics(split, datasets[0]))
     return highlights
 
 
-def load_anomalies(anomalies: metadata_store_pb2.Artifact) -> Dict[str, Tuple[Anomaly, ...]]:
+def load_anomaly_protos(anomalies_artifact: types.Artifact) -> Dict[str, anomalies_pb2.Anomalies]:
+    """The Anomalies proto of each split ExampleValidator validated, read from its artifact."""
+    anomalies_by_split = {}
+    for split in artifact_utils.decode_split_names(anomalies_artifact.split_names):
+        path = posixpath.join(artifact_utils.get_split_uri([anomalies_artifact], split),
+                              example_validator_executor.DEFAULT_FILE_NAME)
+        with fileio.open(path, "rb") as stream:
+            anomalies_by_split[split] = anomalies_pb2.Anomalies.FromString(stream.read())
+    return anomalies_by_split
+
+
+def load_anomalies(artifact: types.Artifact) -> Dict[str, Tuple[Anomaly, ...]]:
     """ExampleValidator's findings by split; a split with an empty tuple had none."""
-    artifact = standard_artifacts.ExampleAnomalies()
-    artifact.set_mlmd_artifact(anomalies)
     findings = {}
-    for split, proto in validation_gate.load_anomalies(artifact).items():
+    for split, proto in load_anomaly_protos(artifact).items():
         split_findings = [
             Anomaly(feature=name, short_description=info.short_description,
                     description=info.description or "; ".join(reason.description for reason in info.reason))

@@ -3,18 +3,19 @@ import datetime
 import math
 from typing import List, Optional
 
-from components.model_selection.paired_statistics import GC_BETTER, GC_WORSE, NO_DETECTABLE_DIFFERENCE, Study
+from results.paired_statistics import GC_BETTER, GC_WORSE, NO_DETECTABLE_DIFFERENCE, Study
 from trainer.config import BASELINE, GC
 
 MISSING = "n/a"
 # How people read the two methods, in the report and on the console.
 METHOD_LABELS = {GC: "GC", BASELINE: "baseline (no GC)"}
 
-# The verdict in words: never more than the interval shows.
+# The verdict in words: never more than the interval and p show.
 VERDICT_WORDS = {
-    GC_BETTER: "GC trains this model better: the 95% interval of the difference lies above 0",
-    GC_WORSE: "GC trains this model worse: the 95% interval of the difference lies below 0",
-    NO_DETECTABLE_DIFFERENCE: "no detectable difference between GC and the baseline: the 95% interval includes 0",
+    GC_BETTER: "GC trains this model better: the 95% interval of the difference lies above 0 and p < 0.05",
+    GC_WORSE: "GC trains this model worse: the 95% interval of the difference lies below 0 and p < 0.05",
+    NO_DETECTABLE_DIFFERENCE: "no detectable difference between GC and the baseline: the 95% interval includes 0 "
+                              "or p is not below 0.05",
 }
 
 # (TFMA metric name, label for people), in the order the report's table and the console summary show them.
@@ -66,11 +67,13 @@ def study_sentences(study: Study) -> List[str]:
     """The across-seed numbers in words, the same on the console and in the report: the mean difference with its
     interval and test, then the tally and the smallest detectable difference."""
     spread = "" if study.sd_difference is None else f", sd {study.sd_difference:.4f}"
-    return [f"Mean difference {difference(study.mean_difference, study.metric)}{spread}, 95% interval "
-            f"{interval(study.interval_95)}, p = {p_value(study.p_value)} ({study.test}).",
-            f"GC wins {study.wins}, ties {study.ties}, loses {study.losses} of {len(study.seeds)} seed(s); the "
-            f"smallest difference this run could detect (80% power) is about "
-            f"{study.smallest_detectable_difference:.4f}."]
+    sentences = [f"Mean difference {difference(study.mean_difference, study.metric)}{spread}, 95% interval "
+                 f"{interval(study.interval_95)}, p = {p_value(study.p_value)} ({study.test})."]
+    if study.robustness_test:
+        sentences.append(f"Beside it, not deciding ({study.robustness_test}): p = {p_value(study.robustness_p)}.")
+    return sentences + [
+        f"GC wins {study.wins}, ties {study.ties}, loses {study.losses} of {len(study.seeds)} seed(s); the smallest "
+        f"difference this run could detect (80% power) is about {study.smallest_detectable_difference:.4f}."]
 
 
 def seconds(value: Optional[float]) -> str:

@@ -36,7 +36,7 @@ def serving_signatures(model: tf_keras.Model, tf_transform_output: tft.TFTransfo
         return predict_transformed({features.IMAGE_KEY: tf.reshape(encoded_images, [-1, 1])})
 
     return {
-        "serving_default": serve_examples.get_concrete_function(),
+        features.SERVING_SIGNATURE: serve_examples.get_concrete_function(),
         "predict_images": serve_images.get_concrete_function(),
     }
 

@@ -10,6 +10,16 @@ FILENAME_KEY = "filename"  # path relative to the data folder, e.g. "train/horse
 
 CLASS_NAMES: Tuple[str, ...] = ("horses", "humans")
 POSITIVE_CLASS = "humans"  # the model's sigmoid output is the probability of this class
+SERVING_SIGNATURE = "serving_default"  # the exported model's signature the Evaluator and TF Serving call
+# A probability above it predicts POSITIVE_CLASS, as Keras' and TFMA's binary accuracy count it.
+DECISION_THRESHOLD = 0.5
+
+# The ExampleGen's splits: `eval` (validation during training) is carved from train/ by a hash of the file name;
+# `test` is never seen in training and never used to pick a seed.
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+TEST_SPLIT = "test"
+SPLIT_NAMES = (TRAIN_SPLIT, EVAL_SPLIT, TEST_SPLIT)
 
 
 def transformed_name(key: str) -> str:

@@ -1,23 +1,15 @@
-"""What an ingestion run did: rejected.csv, ingestion_summary.json, and the check that every split is usable.
+"""What an ingestion run did: rejected.csv, the ingestion summary (results.ingestion), and the check that every
+split is usable.
 
-Pure functions over plain values, so the same rules hold on every Beam runner and are unit-testable; no TFX import,
-so readers of the summary (the run summary, the report) stay light.
+Pure functions over plain values, so the same rules hold on every Beam runner and are unit-testable.
 """
 import csv
-import dataclasses
 import io
-import json
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Tuple
 
-from trainer.features import CLASS_NAMES
-
-from components.image_example_gen.layout import EVAL_SPLIT, SPLIT_NAMES
-
-REJECTED_CSV = "rejected.csv"
-SUMMARY_JSON = "ingestion_summary.json"
-REJECTED_COLUMNS = ("path", "split", "reason")
-# Summary key for rejected files that belong to no split or no class (e.g. DATA/README.txt).
-NONE_KEY = "(none)"
+from results.ingestion import (NONE_KEY, REJECTED_COLUMNS, REJECTED_CSV, SUMMARY_JSON,  # noqa: F401 (re-exported)
+                               IngestionSummary)
+from trainer.features import CLASS_NAMES, EVAL_SPLIT, SPLIT_NAMES
 
 
 class Rejection(NamedTuple):
@@ -46,46 +38,6 @@ def rejected_csv_text(rejections: Iterable[Rejection]) -> str:
     for rejection in sorted(rejections):
         writer.writerow((rejection.path, rejection.split, rejection.reason))
     return buffer.getvalue()
-
-
-@dataclasses.dataclass(frozen=True)
-class IngestionSummary:
-    """ingestion_summary.json, written by the ingestion, read by the executor, the run summary and the report.
-
-    `ingested` holds every split and class (zeros included); `rejected` counts by split and class, NONE_KEY
-    standing for files outside any split or class folder.
-    """
-
-    data_folder: str
-    eval_percent: int
-    ingested: Dict[str, Dict[str, int]]  # split -> class name -> images
-    rejected: Dict[str, Dict[str, int]]  # split or NONE_KEY -> class name or NONE_KEY -> files
-
-    @property
-    def ingested_total(self) -> int:
-        return sum(sum(by_class.values()) for by_class in self.ingested.values())
-
-    @property
-    def rejected_total(self) -> int:
-        return sum(sum(by_class.values()) for by_class in self.rejected.values())
-
-    def to_json(self) -> str:
-        """The summary, with both totals spelled out for people who open the file."""
-        document = {**dataclasses.asdict(self), "ingested_total": self.ingested_total,
-                    "rejected_total": self.rejected_total}
-        return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> "IngestionSummary":
-        document = json.loads(text)
-        return cls(data_folder=document["data_folder"], eval_percent=document["eval_percent"],
-                   ingested=document["ingested"], rejected=document["rejected"])
-
-    def count_properties(self) -> Dict[str, int]:
-        """Integer custom properties for the Examples artifact: `ingested_<split>` per split and `rejected_total`."""
-        properties = {f"ingested_{split}": sum(self.ingested[split].values()) for split in SPLIT_NAMES}
-        properties["rejected_total"] = self.rejected_total
-        return properties
 
 
 def build_summary(ingested_counts: Iterable[Tuple[Tuple[str, str], int]], rejections: Iterable[Rejection],

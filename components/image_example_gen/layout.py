@@ -8,15 +8,10 @@ import hashlib
 import posixpath
 from typing import Iterable, List, NamedTuple, Optional
 
-from trainer.features import CLASS_NAMES
+from trainer.features import CLASS_NAMES, EVAL_SPLIT, SPLIT_NAMES, TEST_SPLIT, TRAIN_SPLIT  # noqa: F401 (re-exported)
 
 TRAIN_FOLDER = "train"
 TEST_FOLDER = "test"
-
-TRAIN_SPLIT = "train"
-EVAL_SPLIT = "eval"
-TEST_SPLIT = "test"
-SPLIT_NAMES = (TRAIN_SPLIT, EVAL_SPLIT, TEST_SPLIT)
 
 # The formats Keras' image_dataset_from_directory accepts; matched case-insensitively (".PNG" is an image too).
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")

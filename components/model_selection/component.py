@@ -2,12 +2,14 @@
 the verdict, and hands the one model to push to the standard Pusher.
 
 The Evaluator's blessing speaks only for its candidate, so it cannot push "whichever is better", and a verdict
-needs every seed at once. This component takes, per seed, that pair's Evaluator output and both models, plus the
-Examples: it reads each pair's TFMA metrics, predicts the test split with both models for McNemar's paired test
-and the eval split for the seed choice (`predictions`), computes the study (`paired_statistics`), applies the
-push rule (`rules`), which includes beating the model serving at the push destination (`serving_model`), copies
-the chosen model into its own Model output and writes a ModelBlessing the Pusher understands (custom property
-`blessed` = 1 or 0) with `selection.json` beside it.
+needs every seed at once. This component takes, per seed, that pair's Evaluator output, both models and both
+Trainers' model_run artifacts, plus the Examples. One source per number: the test metrics are TFMA's
+(`report.tfma_results`), the eval-split scores that pick a seed are what each Trainer recorded after its last
+epoch (`training_record.json`), and the only inference here is what needs per-example predictions: both models on
+the test split for McNemar's paired test (`predictions`) and the serving model's score (`serving_model`). It
+computes the study (`results.paired_statistics`), applies the push rule (`rules`), copies the chosen model into
+its own Model output and writes a ModelBlessing the Pusher understands (custom property `blessed` = 1 or 0) with
+`selection.json` beside it.
 
 Its inputs depend on the seeds, so the spec class is built per seed list (`ModelSelection(seeds=...)`); the
 executor reads the seeds back from its `seeds` parameter. Every runner passes the inputs by key.
@@ -28,9 +30,13 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.utils import io_utils, path_utils
 
-from components.model_selection import paired_statistics, predictions, rules, serving_model, tfma_metrics
-from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord, json_numbers
+from components.model_selection import predictions, rules, serving_model
+from report import tfma_results
+from results import paired_statistics
+from results.selection import SELECTION_FILE, Candidate, SelectionRecord
 from trainer.config import BASELINE, GC, METHODS
+from trainer.features import TEST_SPLIT
+from trainer.training_record import EVAL_ACCURACY, EVAL_LOSS, TRAINING_RECORD_FILE, TrainingRecord
 
 EXAMPLES_KEY = "examples"
 MODEL_KEY = "model"
@@ -39,7 +45,6 @@ SEEDS_KEY = "seeds"
 QUALITY_FLOOR_KEY = "quality_floor"
 SERVING_MODEL_DIR_KEY = "serving_model_dir"  # the Pusher's base directory: the chosen model must beat its newest
 FORCE_PUSH_KEY = "force_push"  # 1: push even when the serving model scores as high (an int: every runner has it)
-EVAL_SPLIT, TEST_SPLIT = "eval", "test"
 
 # Custom properties set on both outputs, besides the blessing's `blessed`, `current_model`, `current_model_id`.
 VERDICT_PROPERTY = "verdict"
@@ -59,6 +64,11 @@ def evaluation_key(seed: int) -> str:
 
 def model_key(method: str, seed: int) -> str:
     return f"{method}_model_seed{seed}"
+
+
+def model_run_key(method: str, seed: int) -> str:
+    """The input of a Trainer's model_run artifact, which holds its training record."""
+    return f"{method}_model_run_seed{seed}"
 
 
 def format_seeds(seeds: Sequence[int]) -> str:
@@ -90,12 +100,14 @@ class ModelSelectionSpec(types.ComponentSpec):
 
 
 def spec_class(seeds: Sequence[int]) -> Type[ModelSelectionSpec]:
-    """A ModelSelectionSpec whose inputs are the Examples and, per seed, the evaluation and both models."""
+    """A ModelSelectionSpec whose inputs are the Examples and, per seed, the evaluation, both models and both
+    Trainers' model_run artifacts."""
     inputs = {EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}
     for seed in seeds:
         inputs[evaluation_key(seed)] = ChannelParameter(type=standard_artifacts.ModelEvaluation)
         for method in METHODS:
             inputs[model_key(method, seed)] = ChannelParameter(type=standard_artifacts.Model)
+            inputs[model_run_key(method, seed)] = ChannelParameter(type=standard_artifacts.ModelRun)
     return type("ModelSelectionSpec", (ModelSelectionSpec,), {"INPUTS": inputs})
 
 
@@ -110,25 +122,21 @@ class Executor(base_executor.BaseExecutor):
         models = {(method, seed): artifact_utils.get_single_instance(input_dict[model_key(method, seed)])
                   for seed in seeds for method in METHODS}
         evaluations = {seed: artifact_utils.get_single_instance(input_dict[evaluation_key(seed)]) for seed in seeds}
-        splits = {split: predictions.load_split(examples, split) for split in (EVAL_SPLIT, TEST_SPLIT)}
+        test = predictions.load_split(examples, TEST_SPLIT)
 
         seed_results, pairs, candidates, test_metrics = [], [], [], {}
         for seed in seeds:
-            by_model = tfma_metrics.load_overall_metrics_by_model(evaluations[seed].uri)
-            metrics = {method: tfma_metrics.metrics_of_model(by_model, method) for method in METHODS}
-            test_metrics[str(seed)] = {method: json_numbers(values) for method, values in metrics.items()}
+            by_model = tfma_results.load_overall_metrics_by_model(evaluations[seed].uri)
+            metrics = {method: tfma_results.metrics_of_model(by_model, method) for method in METHODS}
+            test_metrics[str(seed)] = metrics
             correct = {}
             for method in METHODS:
-                test_probability, eval_probability = predictions.probabilities(
-                    models[method, seed], splits[TEST_SPLIT], splits[EVAL_SPLIT])
-                correct[method] = predictions.correct(test_probability, splits[TEST_SPLIT].labels)
-                _check_agreement(method, seed, float(correct[method].mean()),
-                                 metrics[method][rules.PRIMARY_METRIC], correct[method].size)
-                candidates.append(rules.Candidate(
-                    method=method, seed=seed,
-                    eval_accuracy=float(predictions.correct(eval_probability, splits[EVAL_SPLIT].labels).mean()),
-                    eval_log_loss=predictions.log_loss(eval_probability, splits[EVAL_SPLIT].labels),
-                    test_value=metrics[method][rules.PRIMARY_METRIC]))
+                probability = predictions.probabilities(models[method, seed], test)
+                correct[method] = predictions.correct(probability, test.labels)
+                record = TrainingRecord.read(os.path.join(
+                    artifact_utils.get_single_instance(input_dict[model_run_key(method, seed)]).uri,
+                    TRAINING_RECORD_FILE))
+                candidates.append(_candidate(method, seed, record, metrics[method][rules.PRIMARY_METRIC]))
             pair = paired_statistics.PairedPredictions(correct[GC], correct[BASELINE])
             pairs.append(pair)
             seed_results.append(paired_statistics.seed_result(
@@ -137,7 +145,7 @@ class Executor(base_executor.BaseExecutor):
                          seed_results[-1].baseline, seed_results[-1].mcnemar_p)
 
         study = paired_statistics.summarize(rules.PRIMARY_METRIC, seed_results, pairs)
-        serving = serving_model.score_serving_model(exec_properties[SERVING_MODEL_DIR_KEY], splits[TEST_SPLIT])
+        serving = serving_model.score_serving_model(exec_properties[SERVING_MODEL_DIR_KEY], test)
         choice = rules.choose_model(study.verdict, candidates, quality_floor, serving=serving,
                                     force_push=bool(exec_properties[FORCE_PUSH_KEY]))
         logging.info("Verdict %s, 95%% interval [%.4f, %.4f]; %s", study.verdict, *study.interval_95, choice.reason)
@@ -165,18 +173,20 @@ class ModelSelection(base_component.BaseComponent):
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
 
     def __init__(self, *, examples: types.BaseChannel, evaluations: Dict[int, types.BaseChannel],
-                 models: Dict[str, Dict[int, types.BaseChannel]], quality_floor: float, serving_model_dir: str,
-                 force_push: bool = False) -> None:
-        """`evaluations` maps seed -> Evaluator output; `models` maps method -> seed -> Trainer model;
-        `serving_model_dir` is the Pusher's base directory."""
+                 models: Dict[str, Dict[int, types.BaseChannel]], model_runs: Dict[str, Dict[int, types.BaseChannel]],
+                 quality_floor: float, serving_model_dir: str, force_push: bool = False) -> None:
+        """`evaluations` maps seed -> Evaluator output; `models` and `model_runs` map method -> seed -> that
+        Trainer's output; `serving_model_dir` is the Pusher's base directory."""
         seeds = sorted(evaluations)
-        if any(sorted(models.get(method, {})) != seeds for method in METHODS):
-            raise ValueError(f"Need a GC and a baseline model for every evaluated seed {seeds}, got "
-                             f"{ {method: sorted(by_seed) for method, by_seed in models.items()} }")
+        for name, channels_by_method in (("model", models), ("model_run", model_runs)):
+            if any(sorted(channels_by_method.get(method, {})) != seeds for method in METHODS):
+                raise ValueError(f"Need a GC and a baseline {name} for every evaluated seed {seeds}, got "
+                                 f"{ {method: sorted(by_seed) for method, by_seed in channels_by_method.items()} }")
         channels = {EXAMPLES_KEY: examples}
         for seed in seeds:
             channels[evaluation_key(seed)] = evaluations[seed]
             channels.update({model_key(method, seed): models[method][seed] for method in METHODS})
+            channels.update({model_run_key(method, seed): model_runs[method][seed] for method in METHODS})
         spec = spec_class(seeds)(
             **channels, seeds=format_seeds(seeds), quality_floor=float(quality_floor),
             serving_model_dir=serving_model_dir, force_push=int(bool(force_push)),
@@ -185,11 +195,13 @@ class ModelSelection(base_component.BaseComponent):
         super().__init__(spec=spec)
 
 
-def _check_agreement(method: str, seed: int, own: float, tfma: float, examples: int) -> None:
-    """Our predictions and TFMA's must agree on accuracy, or the paired test would speak about other numbers."""
-    if abs(own - tfma) > 0.5 / examples:
-        logging.warning("The %s model of seed %d scores test accuracy %.6f here but %.6f in TFMA; a prediction at "
-                        "the 0.5 threshold may round differently between batches.", method, seed, own, tfma)
+def _candidate(method: str, seed: int, record: TrainingRecord, test_value: float) -> Candidate:
+    """A model's scores for the push rule: eval-split ones as its Trainer recorded them, the test value TFMA's."""
+    accuracy, loss = record.final_eval_score(EVAL_ACCURACY), record.final_eval_score(EVAL_LOSS)
+    if accuracy is None or loss is None:
+        raise ValueError(f"The {method} model of seed {seed} ended training with an eval-split accuracy {accuracy} "
+                         f"and loss {loss}: not numbers, so training diverged; it cannot be ranked")
+    return Candidate(method=method, seed=seed, eval_accuracy=accuracy, eval_log_loss=loss, test_value=test_value)
 
 
 def copy_model_artifact(source: types.Artifact, destination_uri: str) -> None:

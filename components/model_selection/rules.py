@@ -2,17 +2,17 @@
 
 1. The method comes from the verdict (paired_statistics): GC when it is `gc_better`, otherwise the baseline: the
    simpler model stays unless GC earns its place, so `no_detectable_difference` keeps the baseline.
-2. Among that method's seeds, the best on the eval split (validation): highest binary accuracy, then lowest log
-   loss, then the lowest seed. The test split decided the verdict; it never picks a seed.
+2. Among that method's seeds, the best on the eval split (validation, as its Trainer recorded it after the last
+   epoch): highest binary accuracy, then lowest log loss, then the lowest seed. The test split decided the verdict; it never picks a seed.
 3. The chosen model is pushed only if its test binary accuracy meets the quality floor,
 4. and only if it scores higher than the model serving at the push destination on this run's test split (a tie
    keeps the serving model: replacing it would gain nothing). `force_push` overrides this guard, not the floor.
 """
-import dataclasses
 import math
 from typing import Optional, Sequence
 
-from components.model_selection import paired_statistics
+from results import paired_statistics
+from results.selection import Candidate, Choice, ServingModel
 from trainer.config import BASELINE, GC
 
 PRIMARY_METRIC = "binary_accuracy"  # what the verdict compares, as TFMA names it
@@ -25,41 +25,6 @@ RULE = ("The method the verdict favours is pushed (the baseline, the simpler mod
         "seed with the best eval-split accuracy (then lowest eval log loss); it must meet the quality floor on "
         "the test split and score higher there than the model serving at the push destination (ties keep the "
         "serving model).")
-
-
-@dataclasses.dataclass(frozen=True)
-class Candidate:
-    """One trained model: its method and seed, its eval-split scores and its test value of the primary metric."""
-
-    method: str
-    seed: int
-    eval_accuracy: float
-    eval_log_loss: float
-    test_value: float
-
-
-@dataclasses.dataclass(frozen=True)
-class ServingModel:
-    """The newest version at the push destination, scored on this run's test split: its recorded metrics came
-    from other data, so only a fresh score can be compared with the candidates'."""
-
-    path: str
-    version: str
-    test_value: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Choice:
-    """The model to push (`method`, `seed`) and whether it may be pushed."""
-
-    method: str
-    seed: int
-    test_value: float
-    quality_floor: float
-    should_push: bool
-    reason: str
-    serving: Optional[ServingModel] = None  # None: nothing was serving
-    forced: bool = False  # pushed only because force_push overrode the serving model's guard
 
 
 def method_for_verdict(verdict: str) -> str:

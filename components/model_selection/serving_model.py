@@ -15,7 +15,8 @@ from absl import logging
 from tfx.dsl.io import fileio
 
 from components.model_selection import predictions
-from components.model_selection.rules import ServingModel
+from results.selection import ServingModel
+from trainer import features
 
 
 class ServingModelError(ValueError):
@@ -56,14 +57,14 @@ def score_serving_model(serving_model_dir: str, test: predictions.SplitExamples)
     except Exception as error:  # TensorFlow raises many types for a damaged SavedModel
         raise ServingModelError(f"The serving model {folder} cannot be loaded ({_first_line(error)}); "
                                 f"{advice}") from error
-    if predictions.SIGNATURE not in signatures:
-        raise ServingModelError(f"The serving model {folder} has no {predictions.SIGNATURE} signature (only "
+    if features.SERVING_SIGNATURE not in signatures:
+        raise ServingModelError(f"The serving model {folder} has no {features.SERVING_SIGNATURE} signature (only "
                                 f"{sorted(signatures)}); {advice}")
     try:
-        probability = predictions.predict(signatures[predictions.SIGNATURE], test)
+        probability = predictions.predict(signatures[features.SERVING_SIGNATURE], test)
     except Exception as error:  # the signature's inputs or outputs do not fit this pipeline's examples
         raise ServingModelError(f"The serving model {folder} cannot predict this run's test examples through "
-                                f"{predictions.SIGNATURE} ({_first_line(error)}); {advice}") from error
+                                f"{features.SERVING_SIGNATURE} ({_first_line(error)}); {advice}") from error
     if probability.shape != test.labels.shape:
         raise ServingModelError(f"The serving model {folder} returned {probability.size} predictions for "
                                 f"{test.labels.size} test examples; {advice}")

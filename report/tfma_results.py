@@ -1,24 +1,76 @@
-"""The Evaluator's plots and validation result as plain values: per-threshold confusion counts, calibration
-bins, and the Evaluator's own threshold check of the candidate. (Its scalar metrics are read by
-components.model_selection.tfma_metrics, as model selection reads them.)
+"""The Evaluator's TFMA output as plain values, the one reader of it: the overall slice's scalar metrics per model
+(which ModelSelection and the report take as the test-split numbers), its plots (confusion counts per threshold,
+calibration) and its own threshold check of the candidate.
 
 TFMA keys everything by model name, which the EvalConfig sets to the method names ("gc", "baseline").
 """
-import dataclasses
 import math
 import os
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2, validation_result_pb2
 
+from results.records import Record
+from trainer.config import METHODS
+
 CALIBRATION_BINS = 10  # TFMA writes 1,000 buckets; ten are what a person can read
 VALIDATIONS_FILE_PATTERN = "validations*"  # as TFMA names its ValidationResult file
 
 
-@dataclasses.dataclass(frozen=True)
-class ConfusionMatrix:
+def overall_metrics_by_model(
+        metrics_for_slices: Iterable[metrics_for_slice_pb2.MetricsForSlice]) -> Dict[str, Dict[str, float]]:
+    """Scalar metrics of the overall slice, grouped by TFMA model name.
+
+    Kept: plain double values. Skipped: sliced and cross-sliced records, `is_diff` entries (candidate minus
+    baseline), and keys with a `sub_key` or `aggregation_type` (per class, top-k or threshold breakdowns).
+    NaN values are kept: whether a NaN matters depends on which metric the selection consults.
+
+    Raises:
+      ValueError: the same model and metric appear twice (e.g. weighted and unweighted, or two outputs), or no
+        overall slice is present.
+    """
+    metrics_by_model: Dict[str, Dict[str, float]] = {}
+    record_count = 0
+    found_overall_slice = False
+    for metrics_for_slice in metrics_for_slices:
+        record_count += 1
+        if metrics_for_slice.WhichOneof("slicing_spec_oneof") != "slice_key" or (
+                metrics_for_slice.slice_key.single_slice_keys):
+            continue
+        found_overall_slice = True
+        for key_and_value in metrics_for_slice.metric_keys_and_values:
+            key, value = key_and_value.key, key_and_value.value
+            if (key.is_diff or key.HasField("sub_key") or key.HasField("aggregation_type")
+                    or value.WhichOneof("type") != "double_value"):
+                continue
+            model_metrics = metrics_by_model.setdefault(key.model_name, {})
+            if key.name in model_metrics:
+                raise ValueError(f"Metric {key.name!r} of model {key.model_name!r} appears twice in the overall slice; "
+                                 f"the second has output_name {key.output_name!r} and example_weighted "
+                                 f"{key.example_weighted.value}")
+            model_metrics[key.name] = value.double_value.value
+    if not found_overall_slice:
+        raise ValueError(f"None of the {record_count} TFMA metrics records is for the overall slice; "
+                         "the EvalConfig needs a tfma.SlicingSpec() without features")
+    return metrics_by_model
+
+
+def metrics_of_model(metrics_by_model: Mapping[str, Dict[str, float]], model_name: str) -> Dict[str, float]:
+    """One model's metrics, with an error that names the models TFMA did report."""
+    if model_name not in metrics_by_model:
+        raise ValueError(f"The evaluation has no metrics for model {model_name!r}, only for "
+                         f"{sorted(metrics_by_model)}; name the EvalConfig ModelSpecs {' and '.join(METHODS)}")
+    return metrics_by_model[model_name]
+
+
+def load_overall_metrics_by_model(evaluation_uri: str) -> Dict[str, Dict[str, float]]:
+    """`overall_metrics_by_model` of the metrics the Evaluator wrote to its ModelEvaluation artifact."""
+    return overall_metrics_by_model(tfma.load_metrics(evaluation_uri))
+
+
+class ConfusionMatrix(Record):
     """Counts at one threshold: a prediction above `threshold` counts as the positive class."""
 
     threshold: float
@@ -32,8 +84,7 @@ class ConfusionMatrix:
         return self.true_positives + self.false_positives + self.true_negatives + self.false_negatives
 
 
-@dataclasses.dataclass(frozen=True)
-class ThresholdCounts:
+class ThresholdCounts(Record):
     """One model's ConfusionMatrixPlot: confusion counts at each of TFMA's thresholds, in ascending order."""
 
     matrices: Tuple[ConfusionMatrix, ...]
@@ -56,8 +107,7 @@ class ThresholdCounts:
         return [recall for recall, _ in points], [precision for _, precision in points]
 
 
-@dataclasses.dataclass(frozen=True)
-class CalibrationBin:
+class CalibrationBin(Record):
     """Examples whose prediction fell in [lower, upper): mean prediction against the observed positive rate."""
 
     lower: float
@@ -67,12 +117,11 @@ class CalibrationBin:
     positive_rate: float
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelPlots:
+class ModelPlots(Record):
     """What TFMA's plots hold for one model; either part may be missing from an EvalConfig."""
 
-    threshold_counts: Optional[ThresholdCounts]
-    calibration: Tuple[CalibrationBin, ...]
+    threshold_counts: Optional[ThresholdCounts] = None
+    calibration: Tuple[CalibrationBin, ...] = ()
 
 
 def _rate(hits: float, misses: float) -> float:
@@ -80,7 +129,7 @@ def _rate(hits: float, misses: float) -> float:
 
 
 def _threshold_counts(plot: metrics_for_slice_pb2.ConfusionMatrixAtThresholds) -> ThresholdCounts:
-    return ThresholdCounts(tuple(sorted(
+    return ThresholdCounts(matrices=tuple(sorted(
         (ConfusionMatrix(threshold=m.threshold, true_positives=m.true_positives,
                          false_positives=m.false_positives, true_negatives=m.true_negatives,
                          false_negatives=m.false_negatives) for m in plot.matrices),
@@ -113,13 +162,13 @@ def plots_by_model(plots: Iterable[metrics_for_slice_pb2.PlotsForSlice]) -> Dict
             continue
         for key_and_value in plots_for_slice.plot_keys_and_values:
             value = key_and_value.value
-            model_plots = by_model.get(key_and_value.key.model_name, ModelPlots(None, ()))
+            model_plots = by_model.get(key_and_value.key.model_name, ModelPlots())
             if value.confusion_matrix_at_thresholds.matrices:
-                model_plots = dataclasses.replace(
-                    model_plots, threshold_counts=_threshold_counts(value.confusion_matrix_at_thresholds))
+                model_plots = model_plots.model_copy(
+                    update={"threshold_counts": _threshold_counts(value.confusion_matrix_at_thresholds)})
             if value.calibration_histogram_buckets.buckets:
-                model_plots = dataclasses.replace(
-                    model_plots, calibration=calibration_bins(value.calibration_histogram_buckets.buckets))
+                model_plots = model_plots.model_copy(
+                    update={"calibration": calibration_bins(value.calibration_histogram_buckets.buckets)})
             by_model[key_and_value.key.model_name] = model_plots
     return by_model
 
@@ -129,8 +178,7 @@ def load_plots_by_model(evaluation_uri: str) -> Dict[str, ModelPlots]:
     return plots_by_model(tfma.load_plots(evaluation_uri))
 
 
-@dataclasses.dataclass(frozen=True)
-class EvaluatorCheck:
+class EvaluatorCheck(Record):
     """The Evaluator's threshold check of the candidate (no regression against the baseline)."""
 
     passed: bool
