@@ -20,7 +20,7 @@ from typing import Dict, List
 import image_fixtures
 from benchmarks import whole_run
 from datasets import tfds_source
-from report import metadata_reader
+from cli import metadata_reader
 
 IMAGE_SIZE = 96
 SEED = 3

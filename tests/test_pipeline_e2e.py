@@ -18,7 +18,7 @@ import image_fixtures
 import shared_run
 from components.model_selection import tfma_metrics
 from components.model_selection.selection_record import SelectionRecord
-from report import metadata_reader
+from cli import metadata_reader
 from trainer.training_record import TrainingRecord
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ import image_fixtures
 from components.image_example_gen.component import ImageExampleGen
 from components.validation_gate import DataAnomaliesError, DataValidationGate, describe_anomalies, load_anomalies
 from pipeline.schema import SCHEMA_FILE
-from report import metadata_reader
+from cli import metadata_reader
 from trainer.features import FILENAME_KEY, IMAGE_KEY, LABEL_KEY
 
 
