@@ -36,14 +36,17 @@ COPY requirements.lock setup.py pyproject.toml ./
 RUN python -m pip install -c requirements.lock -e .
 
 # The code, installed in place (as `make setup` does) so that pipeline/schema/schema.pbtxt stays beside it. Tasks
-# need trainer/, components/ and pipeline/; the rest makes the image's `gc-tfx` whole (report, data, submit).
+# need system.py, trainer/, results/, report/, components/ and pipeline/; the rest makes the image's `gc-tfx`
+# whole (data, submit).
+COPY system.py ./
 COPY trainer/ trainer/
+COPY results/ results/
+COPY report/ report/
 COPY components/ components/
 COPY pipeline/ pipeline/
 COPY kubeflow/ kubeflow/
 COPY local_runner.py ./
 COPY datasets/ datasets/
-COPY report/ report/
 COPY cli/ cli/
 # The import check fails the build, not a cluster run, if the entrypoint, TFX's modules behind it, S3 support or
 # our code cannot load.

@@ -5,16 +5,17 @@ top-level packages; the lock decides their versions.
 """
 import setuptools
 
-# The top-level packages, in the order imports may go (each may import those before it; see DESIGN.md "Rooms").
-ROOMS = ("trainer", "components", "pipeline", "kubeflow", "datasets", "report", "cli")
+# The top-level packages, in the order imports may go (each may import those before it; docs/architecture.md).
+ROOMS = ("results", "trainer", "report", "components", "pipeline", "kubeflow", "datasets", "cli")
 
 setuptools.setup(
     name="gc-tfx",
     version="0.1.0",
     description="Does Gradient Centralization train this image model better? A TFX pipeline that answers honestly.",
     packages=setuptools.find_packages(include=[f"{room}{suffix}" for room in ROOMS for suffix in ("", ".*")]),
-    py_modules=["local_runner"],
-    package_data={"pipeline": ["schema/*.pbtxt"]},
+    # `system`: the KFP UI's artifact types, imported by that name in every task (see system.py).
+    py_modules=["system", "local_runner"],
+    package_data={"pipeline": ["schema/*.pbtxt"], "report": ["templates/*"]},
     python_requires=">=3.9,<3.11",
     install_requires=[
         "tfx[kfp]==1.16.0",
@@ -27,6 +28,8 @@ setuptools.setup(
         "Pillow",
         "matplotlib",
         "absl-py",
+        "pydantic",
+        "jinja2",
     ],
     entry_points={"console_scripts": ["gc-tfx=cli.main:main"]},
 )

@@ -11,6 +11,7 @@ from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 
 from components.image_example_gen.component import ImageExampleGen
 from components.model_selection.component import ModelSelection
+from components.review import Review
 from components.validation_gate import DataValidationGate
 from pipeline import evaluation
 from pipeline import experiment as ids
@@ -110,12 +111,25 @@ def create_pipeline(
             filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)),
     ).with_id(ids.PUSHER_ID)
 
+    # What people review, in the types the Kubeflow UI renders: the report page, the verdict in Markdown, the
+    # study's metrics for Compare runs and the pushed seed's confusion matrices and ROCs.
+    review = Review(
+        examples=example_gen.outputs["examples"],
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=example_validator.outputs["anomalies"],
+        blessing=model_selection.outputs["blessing"],
+        pushed_model=pusher.outputs["pushed_model"],
+        evaluations={seed: evaluator.outputs["evaluation"] for seed, evaluator in evaluations.items()},
+        model_runs={method: {seed: trainer.outputs["model_run"] for seed, trainer in by_seed.items()}
+                    for method, by_seed in trainers.items()},
+    ).with_id(ids.REVIEW_ID)
+
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_gen, example_validator, validation_gate, transform,
                     *(trainer for by_seed in trainers.values() for trainer in by_seed.values()),
-                    *evaluations.values(), model_selection, pusher],
+                    *evaluations.values(), model_selection, pusher, review],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args or [],

@@ -5,7 +5,6 @@ from typing import Dict
 import pydantic
 
 from results.records import Record
-from trainer.features import SPLIT_NAMES
 
 REJECTED_CSV = "rejected.csv"
 SUMMARY_JSON = "ingestion_summary.json"
@@ -32,9 +31,3 @@ class IngestionSummary(Record):
     @property
     def rejected_total(self) -> int:
         return sum(sum(by_class.values()) for by_class in self.rejected.values())
-
-    def count_properties(self) -> Dict[str, int]:
-        """Integer custom properties for the Examples artifact: `ingested_<split>` per split and `rejected_total`."""
-        properties = {f"ingested_{split}": sum(self.ingested[split].values()) for split in SPLIT_NAMES}
-        properties["rejected_total"] = self.rejected_total
-        return properties

@@ -229,7 +229,7 @@ def test_summary_counts_every_split_and_class_including_zeros():
                                 "test": {"horses": 0, "humans": 2}}
     assert summary.rejected == {"eval": {"humans": 1}}
     assert (summary.ingested_total, summary.rejected_total) == (5, 1)
-    assert summary.count_properties() == {
+    assert ingestion_report.count_properties(summary) == {
         "ingested_train": 3, "ingested_eval": 0, "ingested_test": 2, "rejected_total": 1}
 
 

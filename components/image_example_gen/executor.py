@@ -42,7 +42,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         ingestion_report.check_every_split_has_every_class(
             summary, posixpath.join(examples.uri, ingestion_report.REJECTED_CSV))
 
-        for name, value in summary.count_properties().items():
+        for name, value in ingestion_report.count_properties(summary).items():
             examples.set_int_custom_property(name, value)
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         examples_utils.set_file_format(examples, beam_ingestion.FILE_FORMAT)

@@ -40,6 +40,13 @@ def rejected_csv_text(rejections: Iterable[Rejection]) -> str:
     return buffer.getvalue()
 
 
+def count_properties(summary: IngestionSummary) -> Dict[str, int]:
+    """Integer custom properties for the Examples artifact: `ingested_<split>` per split and `rejected_total`."""
+    properties = {f"ingested_{split}": sum(summary.ingested[split].values()) for split in SPLIT_NAMES}
+    properties["rejected_total"] = summary.rejected_total
+    return properties
+
+
 def build_summary(ingested_counts: Iterable[Tuple[Tuple[str, str], int]], rejections: Iterable[Rejection],
                   data_folder: str, eval_percent: int) -> IngestionSummary:
     """Counts ingested images per split and class (zeros included) and rejected files per split and class."""
