@@ -134,7 +134,8 @@ def installed_top_level_packages() -> Tuple[List[str], List[str]]:
 
 def test_every_package_and_module_setup_py_installs_is_copied(dockerfile):
     packages, modules = installed_top_level_packages()
-    assert {"pipeline", "components", "trainer", "cli"} <= set(packages) and modules == ["local_runner"]
+    assert {"pipeline", "components", "trainer", "results", "report", "cli"} <= set(packages)
+    assert modules == ["system", "local_runner"]
     copied = [arguments.split() for arguments in arguments_of(dockerfile, "COPY")]
     for package in packages:
         assert [f"{package}/", f"{package}/"] in copied, package

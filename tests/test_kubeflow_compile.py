@@ -8,6 +8,7 @@ import os
 import sys
 
 import pytest
+import yaml
 from google.protobuf import json_format
 from kfp.client import client as kfp_client
 from kfp.pipeline_spec import pipeline_spec_pb2
@@ -22,7 +23,7 @@ SEEDS = (42, 43, 44)  # --seeds 3 from the default --seed
 TRAINERS = {f"trainer_{method}_seed{seed}" for seed in SEEDS for method in ("gc", "baseline")}
 EVALUATORS = {f"evaluator_seed{seed}" for seed in SEEDS}
 EXPECTED_TASKS = {"ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataValidationGate",
-                  "Transform", *TRAINERS, *EVALUATORS, "ModelSelection", "Pusher"}
+                  "Transform", *TRAINERS, *EVALUATORS, "ModelSelection", "Pusher", "Review"}
 ONE_SEED_TASKS = (EXPECTED_TASKS - TRAINERS - EVALUATORS) | {"trainer_gc_seed42", "trainer_baseline_seed42",
                                                               "evaluator_seed42"}
 
@@ -112,6 +113,8 @@ def test_the_trainers_depend_on_no_other_trainer_so_they_run_in_parallel(gpu_pac
         assert set(tasks[f"evaluator_seed{seed}"].dependent_tasks) == {
             "ImageExampleGen", f"trainer_gc_seed{seed}", f"trainer_baseline_seed{seed}"}
     assert set(tasks["ModelSelection"].dependent_tasks) == {"ImageExampleGen", *TRAINERS, *EVALUATORS}
+    assert set(tasks["Review"].dependent_tasks) == {"ImageExampleGen", "StatisticsGen", "ExampleValidator",
+                                                    *TRAINERS, *EVALUATORS, "ModelSelection", "Pusher"}
     assert constant_string(tasks["ModelSelection"], "seeds") == "42,43,44"
 
 
@@ -201,7 +204,7 @@ def test_compile_prints_what_it_wrote_and_how_to_dry_run_and_submit(tmp_path, ca
     output = tmp_path / "again.yaml"
     compile_package(output, "--gpus", "1")
     out = capsys.readouterr().out
-    assert f"Wrote {output}: 11 tasks on {IMAGE}, 1 GPU(s) per Trainer, pipeline root {PIPELINE_ROOT}." in out
+    assert f"Wrote {output}: 12 tasks on {IMAGE}, 1 GPU(s) per Trainer, pipeline root {PIPELINE_ROOT}." in out
     assert f"gc-tfx kubeflow run-local --package {output} --pipeline-root {PIPELINE_ROOT}" in out
     assert f"gc-tfx kubeflow submit --host URL --package {output}" in out
 
@@ -234,3 +237,14 @@ def test_bad_flags_are_named_without_a_traceback(tmp_path, capsys, flags, messag
     assert "Traceback" not in err
     assert not (tmp_path / "pipeline.yaml").exists()
 
+
+
+def test_the_review_step_outputs_the_types_the_kfp_ui_renders(gpu_package):
+    """The launcher takes the MLMD type from the output's schema title; the UI picks viewers by that type."""
+    spec = read_like_the_kfp_client(gpu_package)
+    component = spec.components[spec.root.dag.tasks["Review"].component_ref.name]
+    titles = {name: yaml.safe_load(definition.artifact_type.instance_schema)["title"]
+              for name, definition in component.output_definitions.artifacts.items()}
+    assert titles == {"report": "system.HTML", "verdict": "system.Markdown", "metrics": "system.Metrics",
+                      "gc_classification": "system.ClassificationMetrics",
+                      "baseline_classification": "system.ClassificationMetrics"}

@@ -23,12 +23,15 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.model_selection import component as selection_component
-from components.model_selection import paired_statistics, predictions, rules, serving_model, tfma_metrics
+from components.model_selection import predictions, rules, serving_model
 from components.model_selection.component import ModelSelection
-from components.model_selection.rules import Candidate, choose_model
-from components.model_selection.selection_record import SELECTION_FILE, SelectionRecord
+from components.model_selection.rules import choose_model
 from local_runner import compile_pipeline
-from trainer.config import BASELINE, GC
+from report import tfma_results as tfma_metrics
+from results import paired_statistics
+from results.selection import SELECTION_FILE, Candidate, SelectionRecord, ServingModel
+from trainer.config import BASELINE, GC, TrainerSettings, TrainingConfig
+from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
 
 NAN = float("nan")
 
@@ -38,7 +41,8 @@ NAN = float("nan")
 
 def _candidates(rows: Sequence[tuple]) -> List[Candidate]:
     """(method, seed, eval accuracy, eval log loss, test value) rows."""
-    return [Candidate(*row) for row in rows]
+    fields = ("method", "seed", "eval_accuracy", "eval_log_loss", "test_value")
+    return [Candidate(**dict(zip(fields, row))) for row in rows]
 
 
 CANDIDATES = _candidates([
@@ -71,7 +75,7 @@ def test_equal_eval_scores_pick_the_lowest_seed():
     assert choose_model(paired_statistics.GC_WORSE, candidates, 0.0).seed == 4
 
 
-def _serving(test_value: float) -> rules.ServingModel:
+def _serving(test_value: float) -> ServingModel:
     return rules.ServingModel(path="/srv/models/7", version="7", test_value=test_value)
 
 
@@ -260,16 +264,16 @@ def _model_artifact(uri: str, artifact_id: int, probabilities: Sequence[float],
 
 def test_predictions_read_a_split_and_score_it_as_keras_does(tmp_path):
     examples = _examples_artifact(str(tmp_path / "examples"))
-    model = _model_artifact(str(tmp_path / "model"), 1, (0.9, 0.4, 0.6, 0.2, 0.5, 0.5, 0.5, 0.5))
+    model = _model_artifact(str(tmp_path / "model"), 1, (0.9, 0.4, 0.6, 0.5, 0.5, 0.5, 0.5, 0.5))
     split = predictions.load_split(examples, "test")
     assert split.labels.tolist() == [1, 1, 1, 0]
-    probability, = predictions.probabilities(model, split)
-    np.testing.assert_allclose(probability, [0.9, 0.4, 0.6, 0.2], rtol=1e-6)
+    probability = predictions.probabilities(model, split)
+    np.testing.assert_allclose(probability, [0.9, 0.4, 0.6, 0.5], rtol=1e-6)
+    # Exactly 0.5 predicts horses (0), as Keras' BinaryAccuracy counts it.
     assert predictions.correct(probability, split.labels).tolist() == [True, False, True, True]
-    expected = -np.mean([math.log(0.9), math.log(0.4), math.log(0.6), math.log(0.8)])
-    assert predictions.log_loss(probability, split.labels) == pytest.approx(expected, rel=1e-6)
-    keras_loss = tf_keras.losses.BinaryCrossentropy()(split.labels.astype(float), probability)
-    assert predictions.log_loss(probability, split.labels) == pytest.approx(float(keras_loss), rel=1e-5)
+    keras = tf_keras.metrics.BinaryAccuracy()
+    keras.update_state(split.labels.astype(float), probability)
+    assert float(keras.result()) == predictions.correct(probability, split.labels).mean()
 
 
 # Per seed: (GC probabilities, baseline probabilities) for x = 0..3 (test, labels 1, 1, 1, 0) and x = 4..7 (eval,
@@ -280,10 +284,31 @@ PROBABILITIES = {
     1: ((0.9, 0.8, 0.7, 0.1, 0.9, 0.1, 0.2, 0.1), (0.9, 0.2, 0.7, 0.9, 0.9, 0.6, 0.2, 0.1)),
     2: ((0.9, 0.8, 0.2, 0.1, 0.9, 0.1, 0.8, 0.6), (0.9, 0.2, 0.7, 0.9, 0.9, 0.1, 0.2, 0.15)),
 }
+# What each Trainer recorded on the eval split after its last epoch, (accuracy, loss): the seed choice reads these,
+# never a prediction of its own. Seed 2's baseline has the better eval accuracy of the two baselines.
+EVAL_SCORES = {(GC, 1): (0.75, 0.40), (BASELINE, 1): (0.5, 0.70), (GC, 2): (0.75, 0.35), (BASELINE, 2): (0.75, 0.30)}
+
+
+def _model_run_artifact(uri: str, method: str, seed: int, scores=None) -> standard_artifacts.ModelRun:
+    """A Trainer's model_run folder holding a training record whose last epoch scored `scores` on the eval split."""
+    accuracy, loss = scores or EVAL_SCORES[method, seed]
+    record = TrainingRecord(
+        settings=TrainerSettings(method, TrainingConfig(epochs=2, seed=seed)), optimizer="RMSprop",
+        strategy="_DefaultDistributionStrategy", replicas=1, global_batch_size=128, initial_weights_sha256="0" * 64,
+        history={"loss": [0.9, 0.5], "accuracy": [0.5, 0.7], "val_loss": [0.8, loss],
+                 "val_accuracy": [0.25, accuracy]},
+        epoch_seconds=[2.0, 1.0], fit_seconds=3.5, export_seconds=1.0)
+    os.makedirs(uri, exist_ok=True)
+    with open(os.path.join(uri, TRAINING_RECORD_FILE), "w") as record_file:
+        record_file.write(record.to_json())
+    model_run = standard_artifacts.ModelRun()
+    model_run.uri = uri
+    return model_run
 
 
 def _run_selection(tmp_path, tfma_accuracy: Mapping[int, Dict[str, float]], quality_floor: float,
-                   old_layout: bool = False, serving_model_dir: str = "", force_push: int = 0):
+                   old_layout: bool = False, serving_model_dir: str = "", force_push: int = 0,
+                   eval_scores=None):
     examples = _examples_artifact(str(tmp_path / "examples"))
     input_dict = {selection_component.EXAMPLES_KEY: [examples]}
     for seed, (gc_probabilities, baseline_probabilities) in PROBABILITIES.items():
@@ -296,6 +321,8 @@ def _run_selection(tmp_path, tfma_accuracy: Mapping[int, Dict[str, float]], qual
                                                           (BASELINE, baseline_probabilities))):
             input_dict[selection_component.model_key(method, seed)] = [_model_artifact(
                 str(tmp_path / f"{method}{seed}"), 10 * seed + offset, probabilities, old_layout)]
+            input_dict[selection_component.model_run_key(method, seed)] = [_model_run_artifact(
+                str(tmp_path / f"{method}{seed}_run"), method, seed, (eval_scores or {}).get((method, seed)))]
     model, blessing = standard_artifacts.Model(), standard_artifacts.ModelBlessing()
     model.uri, blessing.uri = str(tmp_path / "selected"), str(tmp_path / "blessing")
     selection_component.Executor().Do(input_dict, {"model": [model], "blessing": [blessing]}, {
@@ -320,12 +347,12 @@ def test_component_computes_the_study_and_pushes_the_best_eval_seed(tmp_path):
     # Two seeds: t(0.975, 1) = 12.706, sd = 0.1768, se = 0.125 -> 0.375 +- 1.588: includes 0.
     assert study.interval_95 == pytest.approx((0.375 - 12.706 * 0.125, 0.375 + 12.706 * 0.125), rel=1e-3)
     assert study.verdict == paired_statistics.NO_DETECTABLE_DIFFERENCE
-    assert study.p_value == pytest.approx(0.5)  # both positive: 2 of the 4 sign flips are as extreme
-    # So the baseline is pushed, as its seed with the better eval score: seed 1's baseline is right on 2 of 4
-    # eval examples, seed 2's on 3 of 4.
+    # The same t test gives p: t = 0.375 / 0.125 = 3 on 1 degree of freedom, whose CDF is 1/2 + atan(t)/pi.
+    assert study.p_value == pytest.approx(1 - 2 * math.atan(3) / math.pi)
+    assert study.robustness_p == pytest.approx(0.5)  # both positive: 2 of the 4 sign flips are as extreme
+    # So the baseline is pushed, as its seed with the better recorded eval accuracy (seed 1's 0.5, seed 2's 0.75).
     assert (selection.choice.method, selection.choice.seed, selection.should_push) == (BASELINE, 2, True)
-    assert {(c.method, c.seed): c.eval_accuracy for c in selection.candidates} == {
-        (GC, 1): 0.75, (BASELINE, 1): 0.5, (GC, 2): 0.75, (BASELINE, 2): 0.75}
+    assert {(c.method, c.seed): (c.eval_accuracy, c.eval_log_loss) for c in selection.candidates} == EVAL_SCORES
     baseline_uri = str(tmp_path / "baseline2")
     assert selection.selected_from == baseline_uri and model.get_string_custom_property("selected_from") == (
         baseline_uri)
@@ -358,11 +385,20 @@ def test_component_with_unmet_floor_writes_an_unblessed_decision(tmp_path):
                                        "0.5, below the floor 0.9.")
 
 
-def test_component_warns_when_tfma_and_its_own_predictions_disagree(tmp_path, caplog):
-    caplog.set_level("WARNING", logger="absl")
-    disagreeing = {1: {GC: 0.75, BASELINE: 0.5}, 2: {GC: 0.75, BASELINE: 0.5}}
-    _run_selection(tmp_path, disagreeing, quality_floor=0.0)
-    assert "The gc model of seed 1 scores test accuracy 1.000000 here but 0.750000 in TFMA" in caplog.text
+def test_the_seed_choice_follows_the_training_records_and_the_test_values_tfma(tmp_path):
+    # The records now favour seed 1's baseline; TFMA's test values stand in the study whatever the models predict.
+    scores = {(BASELINE, 1): (0.9, 0.2)}
+    _, _, selection, _ = _run_selection(tmp_path, {1: {GC: 0.625, BASELINE: 0.5}, 2: {GC: 0.75, BASELINE: 0.5}},
+                                        quality_floor=0.0, eval_scores=scores)
+    assert (selection.choice.method, selection.choice.seed) == (BASELINE, 1)
+    assert [(seed.gc, seed.baseline) for seed in selection.study.seeds] == [(0.625, 0.5), (0.75, 0.5)]
+    assert selection.test_metrics["1"][GC] == {"binary_accuracy": 0.625}
+
+
+def test_a_diverged_training_record_is_an_error_naming_the_model(tmp_path):
+    with pytest.raises(ValueError, match="The gc model of seed 2 ended training with an eval-split accuracy 0.5 "
+                                         "and loss None: not numbers, so training diverged"):
+        _run_selection(tmp_path, TFMA_ACCURACY, quality_floor=0.0, eval_scores={(GC, 2): (0.5, NAN)})
 
 
 # --- the model serving at the push destination --------------------------------------------------------------
@@ -377,7 +413,7 @@ def test_the_newest_numeric_version_serves_and_is_scored_on_this_test_split(tmp_
     _export_threshold_model(str(serving_dir / "9"), (0.9, 0.9, 0.9, 0.1))
     _export_threshold_model(str(serving_dir / "10"), (0.9, 0.9, 0.2, 0.1))
     test = predictions.load_split(_examples_artifact(str(tmp_path / "examples")), "test")
-    assert serving_model.score_serving_model(str(serving_dir), test) == rules.ServingModel(
+    assert serving_model.score_serving_model(str(serving_dir), test) == ServingModel(
         path=str(serving_dir / "10"), version="10", test_value=0.75)
 
 
@@ -447,8 +483,12 @@ def test_component_needs_a_pair_for_every_seed():
     channels = {seed: tfx.dsl.Importer(source_uri="gs://b/e", artifact_type=standard_artifacts.ModelEvaluation)
                 .with_id(f"e{seed}").outputs["result"] for seed in (1, 2)}
     model = tfx.dsl.Importer(source_uri="gs://b/m", artifact_type=standard_artifacts.Model).outputs["result"]
-    with pytest.raises(ValueError, match=r"for every evaluated seed \[1, 2\]"):
+    pair = {GC: {1: model, 2: model}, BASELINE: {1: model, 2: model}}
+    with pytest.raises(ValueError, match=r"a GC and a baseline model for every evaluated seed \[1, 2\]"):
         ModelSelection(examples=model, evaluations=channels, models={GC: {1: model, 2: model}, BASELINE: {1: model}},
+                       model_runs=pair, quality_floor=0.5, serving_model_dir="gs://b/serving")
+    with pytest.raises(ValueError, match=r"a GC and a baseline model_run for every evaluated seed \[1, 2\]"):
+        ModelSelection(examples=model, evaluations=channels, models=pair, model_runs={GC: {1: model}},
                        quality_floor=0.5, serving_model_dir="gs://b/serving")
 
 
@@ -457,15 +497,17 @@ def test_component_compiles_for_kubeflow_v2(tmp_path):
         return tfx.dsl.Importer(source_uri=f"gs://bucket/{name}", artifact_type=artifact_type).with_id(name)
 
     importers = [imported("examples", standard_artifacts.Examples)]
-    evaluations, models = {}, {GC: {}, BASELINE: {}}
+    evaluations, models, model_runs = {}, {GC: {}, BASELINE: {}}, {GC: {}, BASELINE: {}}
     for seed in (5, 6):
         importers.append(imported(f"evaluation{seed}", standard_artifacts.ModelEvaluation))
         evaluations[seed] = importers[-1].outputs["result"]
         for method in (GC, BASELINE):
             importers.append(imported(f"{method}{seed}", standard_artifacts.Model))
             models[method][seed] = importers[-1].outputs["result"]
+            importers.append(imported(f"{method}{seed}_run", standard_artifacts.ModelRun))
+            model_runs[method][seed] = importers[-1].outputs["result"]
     selection = ModelSelection(examples=importers[0].outputs["result"], evaluations=evaluations, models=models,
-                               quality_floor=0.6, serving_model_dir="gs://bucket/serving")
+                               model_runs=model_runs, quality_floor=0.6, serving_model_dir="gs://bucket/serving")
     pusher = tfx.components.Pusher(
         model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
@@ -486,7 +528,9 @@ def test_component_compiles_for_kubeflow_v2(tmp_path):
     assert task["parameters"]["serving_model_dir"]["runtimeValue"]["constant"] == "gs://bucket/serving"
     assert task["parameters"]["force_push"]["runtimeValue"]["constant"] == 0
     assert set(task["artifacts"]) == {"examples", "evaluation_seed5", "evaluation_seed6", "gc_model_seed5",
-                                      "baseline_model_seed5", "gc_model_seed6", "baseline_model_seed6"}
+                                      "baseline_model_seed5", "gc_model_seed6", "baseline_model_seed6",
+                                      "gc_model_run_seed5", "baseline_model_run_seed5", "gc_model_run_seed6",
+                                      "baseline_model_run_seed6"}
 
 
 # --- a real pipeline --------------------------------------------------------------------------------------------
@@ -507,6 +551,7 @@ def pipeline_inputs(tmp_path_factory):
             for method, probabilities in zip((GC, BASELINE), pair):
                 _export_threshold_model(str(root / models_dir / f"{method}{seed}" / "Format-Serving"),
                                         probabilities)
+                _model_run_artifact(str(root / models_dir / f"{method}{seed}_run"), method, seed)
     return root
 
 
@@ -517,13 +562,17 @@ def _run_pipeline(root, quality_floor: float, serving_dir: str, models_dir: str 
         input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*")
                                              for split in LABELS]))
     # The TFX version marks the folder layout as current (Format-Serving), as on every Trainer output.
-    importers, models, evaluators = [], {GC: {}, BASELINE: {}}, {}
+    importers, models, model_runs, evaluators = [], {GC: {}, BASELINE: {}}, {GC: {}, BASELINE: {}}, {}
     for seed in seeds:
         for method in (GC, BASELINE):
             importers.append(tfx.dsl.Importer(
                 source_uri=str(root / models_dir / f"{method}{seed}"), artifact_type=standard_artifacts.Model,
                 custom_properties={"tfx_version": tfx.__version__}).with_id(f"import_{method}{seed}"))
             models[method][seed] = importers[-1].outputs["result"]
+            importers.append(tfx.dsl.Importer(
+                source_uri=str(root / models_dir / f"{method}{seed}_run"),
+                artifact_type=standard_artifacts.ModelRun).with_id(f"import_{method}{seed}_run"))
+            model_runs[method][seed] = importers[-1].outputs["result"]
         evaluators[seed] = tfx.components.Evaluator(
             examples=example_gen.outputs["examples"], model=models[GC][seed], baseline_model=models[BASELINE][seed],
             example_splits=["test"],
@@ -536,7 +585,8 @@ def _run_pipeline(root, quality_floor: float, serving_dir: str, models_dir: str 
                     "ExampleCount", "BinaryAccuracy", "AUC")])])).with_id(f"evaluator{seed}")
     selection = ModelSelection(examples=example_gen.outputs["examples"],
                                evaluations={seed: e.outputs["evaluation"] for seed, e in evaluators.items()},
-                               models=models, quality_floor=quality_floor, serving_model_dir=serving_dir,
+                               models=models, model_runs=model_runs, quality_floor=quality_floor,
+                               serving_model_dir=serving_dir,
                                force_push=force_push)
     pusher = tfx.components.Pusher(
         model=selection.outputs["model"], model_blessing=selection.outputs["blessing"],
@@ -588,7 +638,7 @@ def test_pipeline_pushes_the_rules_choice_and_never_a_worse_model_unless_forced(
     assert blessing.custom_properties["verdict"].string_value == paired_statistics.NO_DETECTABLE_DIFFERENCE
     with open(os.path.join(blessing.uri, SELECTION_FILE)) as selection_file:
         selection = SelectionRecord.from_json(selection_file.read())
-    # TFMA's accuracies (the Evaluators') agree with the component's own predictions.
+    # TFMA's accuracies (the Evaluators'), one source for the study's numbers.
     assert [(s.gc, s.baseline) for s in selection.study.seeds] == [(1.0, 0.5), (0.75, 0.5)]
     assert selection.choice.serving is None
 

@@ -1,9 +1,9 @@
-"""`gc-tfx report`: the standalone HTML report and summary.json.
+"""`gc-tfx report`: the standalone HTML report and summary.json, both made of one RunResults value.
 
-Unit tests feed the loaders hand-made TFMA/TFDV protos and render hand-made ReportData with hostile text; the
-end-to-end tests (marked e2e) check a real tiny run's report against the Evaluator's own output.
+Unit tests feed the loaders hand-made TFMA/TFDV protos and render hand-made RunResults with hostile text; the
+end-to-end tests (marked e2e) check a real tiny run's report against the Evaluator's own output, the selection
+record and the console.
 """
-import dataclasses
 import html.parser
 import json
 import math
@@ -17,17 +17,17 @@ from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
 from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
-import shared_run
-from cli import main as cli
-from components.image_example_gen.ingestion_report import IngestionSummary
 import numpy as np
 
-from components.model_selection import paired_statistics, tfma_metrics
-from components.model_selection.rules import RULE, Candidate, Choice, ServingModel
-from components.model_selection.selection_record import SelectionRecord
-from report import (build, comparison, data_statistics, evaluation_results, formatting, html_page, metadata_reader,
-                    report_data, summary_json, training_records)
-from trainer.config import TrainerSettings, TrainingConfig
+import shared_run
+from cli import latest_run, main as cli, metadata_reader
+from components.model_selection.rules import RULE
+from report import build, data_statistics, formatting, page as html_page, tfma_results
+from report.run_results import ModelResults, RejectedFile, RunInfo, RunResults, load_run_results
+from results import paired_statistics
+from results.ingestion import IngestionSummary
+from results.selection import Candidate, Choice, SelectionRecord, ServingModel
+from trainer.config import METHODS, TrainerSettings, TrainingConfig
 from trainer.training_record import TrainingRecord
 
 HOSTILE_TEXT = "<script>alert(1)</script> \"quoted\" & 'single' <img src=x onerror=alert(2)>"
@@ -115,13 +115,14 @@ def _plots_for_slice(model_name: str, sliced: bool = False) -> metrics_for_slice
 
 
 def test_plots_give_each_models_confusion_counts_roc_and_calibration_of_the_overall_slice():
-    by_model = evaluation_results.plots_by_model(
+    by_model = tfma_results.plots_by_model(
         [_plots_for_slice("gc", sliced=True), _plots_for_slice("gc"), _plots_for_slice("baseline")])
 
     assert set(by_model) == {"gc", "baseline"}
     counts = by_model["gc"].threshold_counts
     assert [matrix.threshold for matrix in counts.matrices] == [-1e-6, 0.5, 1.0]
-    assert counts.at(0.5) == evaluation_results.ConfusionMatrix(0.5, 3, 1, 3, 1)
+    assert counts.at(0.5) == tfma_results.ConfusionMatrix(threshold=0.5, true_positives=3, false_positives=1,
+                                                          true_negatives=3, false_negatives=1)
     assert counts.at(0.25) is None
     assert counts.roc_points() == ([0.0, 0.25, 1.0], [0.0, 0.75, 1.0])
     assert counts.precision_recall_points() == ([0.75, 1.0], [0.75, 0.5])  # threshold 1.0 predicts no positive
@@ -174,7 +175,10 @@ def test_numbers_are_formatted_for_people(function, value, expected):
 
 def test_tensorboard_command_names_both_runs_and_quotes_paths(tmp_path):
     gc_dir, baseline_dir = str(tmp_path / "gc run"), str(tmp_path / "baseline")
-    command = training_records.tensorboard_command({"gc": gc_dir, "baseline": baseline_dir})
+    results = _results()
+    models = {method: results.models[method].model_copy(update={"model_run_uri": folder})
+              for method, folder in (("gc", gc_dir), ("baseline", baseline_dir))}
+    command = results.model_copy(update={"models": models}).tensorboard_command
     assert command == f"tensorboard --logdir_spec 'gc:{gc_dir},baseline:{baseline_dir}'"
 
 
@@ -215,7 +219,8 @@ def _selection(pushed: bool = True, reason: str = HOSTILE_TEXT, serving: Optiona
     seeds = [paired_statistics.seed_result(42, 0.875, 0.75, pairs[0]),
              paired_statistics.seed_result(43, 0.75, 0.75, pairs[1])]
     study = paired_statistics.summarize("binary_accuracy", seeds, pairs)
-    candidates = [Candidate(method, seed, 0.7, 0.6, 0.75) for seed in (42, 43) for method in ("gc", "baseline")]
+    candidates = [Candidate(method=method, seed=seed, eval_accuracy=0.7, eval_log_loss=0.6, test_value=0.75)
+                  for seed in (42, 43) for method in ("gc", "baseline")]
     return SelectionRecord(
         study=study, rule=RULE,
         choice=Choice(method="baseline", seed=42, test_value=0.75, quality_floor=0.5, should_push=pushed,
@@ -238,58 +243,62 @@ def test_selection_record_file_round_trips():
 
 def test_page_and_summary_show_the_serving_model_beside_the_chosen_one():
     serving = ServingModel(path=f"/serving/{HOSTILE_TEXT}/17", version="17", test_value=0.8125)
-    data = _report_data(selection=_selection(serving=serving, forced=True))
+    data = _results(selection=_selection(serving=serving, forced=True))
     parser = _parse(html_page.render(data))
     cells = {cell["data-push-row"]: (cell["text"], cell["data-value"]) for cell in parser.push_cells}
     assert cells == {"chosen": ("0.7500", "0.75"), "serving": ("0.8125", "0.8125")}
     text = "".join(parser.text)
     assert f"serving before this run: version 17 (/serving/{HOSTILE_TEXT}/17)" in text
     assert "push decision (pushed with --force-push)" in text
-    selection = summary_json.build_summary(data)["selection"]
-    assert selection["serving"] == {"path": serving.path, "version": "17", "test_value": 0.8125}
-    assert selection["forced"] is True
+    choice = json.loads(data.to_json())["selection"]["choice"]
+    assert choice["serving"] == {"path": serving.path, "version": "17", "test_value": 0.8125}
+    assert choice["forced"] is True
 
-    unguarded = _parse(html_page.render(_report_data()))
+    unguarded = _parse(html_page.render(_results()))
     assert [cell["data-push-row"] for cell in unguarded.push_cells] == ["chosen"]
     assert "serving before this run: none" in "".join(unguarded.text)
-    assert summary_json.build_summary(_report_data())["selection"]["serving"] is None
+    assert json.loads(_results().to_json())["selection"]["choice"]["serving"] is None
 
 
-def _report_data(**overrides) -> report_data.ReportData:
-    """A complete ReportData whose every free text field holds HOSTILE_TEXT."""
-    plots = evaluation_results.plots_by_model([_plots_for_slice("gc"), _plots_for_slice("baseline")])
+def _results(**overrides) -> RunResults:
+    """Complete RunResults whose every free text field holds HOSTILE_TEXT."""
+    plots = tfma_results.plots_by_model([_plots_for_slice("gc"), _plots_for_slice("baseline")])
     metrics = {"binary_accuracy": 0.75, "auc": 0.8125, "precision": float("nan"), "recall": 0.75,
                "binary_crossentropy": 0.5, "example_count": 8.0}
     models = {
-        "gc": report_data.ModelResult("gc", "GC", metrics, plots["gc"], "/runs/gc",
-                                      _training_record("gc", [12.0, 2.2, 2.4])),
-        "baseline": report_data.ModelResult("baseline", "baseline (no GC)", {**metrics, "auc": 0.75},
-                                            plots["baseline"], "/runs/baseline",
-                                            _training_record("baseline", [11.0, 2.0, 2.0])),
+        "gc": ModelResults(method="gc", seed=42, test_metrics=metrics, plots=plots["gc"], model_run_uri="/runs/gc",
+                           training=_training_record("gc", [12.0, 2.2, 2.4])),
+        "baseline": ModelResults(method="baseline", seed=42, test_metrics={**metrics, "auc": 0.75},
+                                 plots=plots["baseline"], model_run_uri="/runs/baseline",
+                                 training=_training_record("baseline", [11.0, 2.0, 2.0])),
     }
-    data = report_data.ReportData(
-        output_root=f"/out/{HOSTILE_TEXT}", metadata_path="/out/metadata.sqlite", started_ms=1_700_000_000_000,
-        finished_ms=1_700_000_090_000, node_states={"Evaluator": "COMPLETE", "Pusher": "CACHED"},
+    results = RunResults(
+        run=RunInfo(output=f"/out/{HOSTILE_TEXT}", metadata="/out/metadata.sqlite", started_ms=1_700_000_000_000,
+                    finished_ms=1_700_000_090_000, node_states={"Evaluator": "COMPLETE", "Pusher": "CACHED"}),
         ingestion=IngestionSummary(
             data_folder=HOSTILE_TEXT, eval_percent=10,
             ingested={"test": {"horses": 4, "humans": 4}, "train": {"horses": 20, "humans": 22}},
             rejected={"train": {"horses": 1}, "(none)": {"(none)": 1}}),
         rejected_csv="/out/rejected.csv",
-        rejected_rows=[{"path": f"train/horses/{HOSTILE_TEXT}.png", "split": "train", "reason": HOSTILE_TEXT},
-                       {"path": "README.txt", "split": "", "reason": "outside train/ and test/"}],
+        rejected_files_listed=[RejectedFile(path=f"train/horses/{HOSTILE_TEXT}.png", split="train",
+                                            reason=HOSTILE_TEXT),
+                               RejectedFile(path="README.txt", split="", reason="outside train/ and test/")],
         selection=_selection(),
         pushed_destination=f"/serving/{HOSTILE_TEXT}",
         models=models,
-        models_seed=42,
-        evaluator_check=evaluation_results.EvaluatorCheck(passed=False, failures=(HOSTILE_TEXT,)),
-        statistics=[data_statistics.SplitStatistics("train", 42, {"horses": 20, "humans": 22}, 15000.0, 41, {})],
-        anomalies={"train": (data_statistics.Anomaly("image", HOSTILE_TEXT, HOSTILE_TEXT),), "test": ()},
+        evaluator_check=tfma_results.EvaluatorCheck(passed=False, failures=(HOSTILE_TEXT,)),
+        statistics=[data_statistics.SplitStatistics(split="train", examples=42,
+                                                    class_counts={"horses": 20, "humans": 22},
+                                                    mean_image_bytes=15000.0, distinct_images=41,
+                                                    examples_missing={})],
+        anomalies={"train": (data_statistics.Anomaly(feature="image", short_description=HOSTILE_TEXT,
+                                                     description=HOSTILE_TEXT),), "test": ()},
         notes={})
-    return dataclasses.replace(data, **overrides)
+    return results.model_copy(update=overrides)
 
 
 def test_every_text_from_the_run_is_escaped():
-    page = html_page.render(_report_data())
+    page = html_page.render(_results())
     parser = _parse(page)
 
     assert "<script" not in page and "<img src=x" not in page
@@ -300,7 +309,7 @@ def test_every_text_from_the_run_is_escaped():
 
 
 def test_page_compares_both_models_and_names_the_winner_and_the_push():
-    data = _report_data()
+    data = _results()
     page = html_page.render(data)
     cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(page).metric_cells}
 
@@ -322,10 +331,10 @@ def test_page_compares_both_models_and_names_the_winner_and_the_push():
 
 
 def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
-    data = _report_data(
+    data = _results(
         pushed_destination=None, selection=_selection(pushed=False, reason="below floor"),
-        models={key: dataclasses.replace(model, plots=None, training=None)
-                for key, model in _report_data().models.items()},
+        models={key: model.model_copy(update={"plots": None, "training": None})
+                for key, model in _results().models.items()},
         statistics=None, anomalies=None, evaluator_check=None,
         notes={"plots": "the Evaluator wrote no plots", "training gc": "no training_record.json",
                "training baseline": "no training_record.json", "statistics": "StatisticsGen did not run",
@@ -342,28 +351,39 @@ def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
     assert "TensorBoard log folders are unknown" in text
 
 
-def test_summary_json_is_strict_json_with_nan_as_null():
-    summary = summary_json.build_summary(_report_data())
-    document = json.loads(json.dumps(summary, allow_nan=False))
+def test_summary_json_is_strict_json_with_nan_as_null_and_the_records_own_schemas():
+    results = _results()
+    document = json.loads(results.to_json(), parse_constant=lambda name: pytest.fail(f"{name} in summary.json"))
 
     assert document["models"]["gc"]["test_metrics"]["precision"] is None
     assert document["models"]["gc"]["test_metrics"]["auc"] == 0.8125
-    assert document["test_metric_differences"]["auc"] == 0.0625
-    assert document["better_by_metric"] == {"binary_accuracy": "tie", "auc": "gc", "precision": None,
-                                            "recall": "tie", "binary_crossentropy": "tie", "example_count": None}
-    assert document["models"]["gc"]["confusion_matrix_at_0.5"] == {
+    comparison = {row["name"]: row for row in document["metric_comparison"]}
+    assert comparison["auc"]["difference"] == 0.0625
+    assert {name: row["better"] for name, row in comparison.items()} == {
+        "binary_accuracy": "tie", "auc": "gc", "precision": None, "recall": "tie", "binary_crossentropy": "tie",
+        "example_count": None}
+    assert document["models"]["gc"]["confusion_at_threshold"] == {
         "threshold": 0.5, "true_positives": 3, "false_positives": 1, "true_negatives": 3, "false_negatives": 1}
-    assert document["selection"]["pushed"] is True
-    study = document["study"]
+    assert "plots" not in document["models"]["gc"]  # charts only; the confusion counts above are what scripts need
+    # The study and the choice are selection.json's own, in the same schema, not a second spelling of them.
+    assert document["selection"] == json.loads(results.selection.to_json())
+    assert document["ingestion"] == json.loads(results.ingestion.to_json())
+    study = document["selection"]["study"]
     assert [row["seed"] for row in study["seeds"]] == [42, 43]
     assert study["seeds"][0]["difference"] == 0.125 and study["seeds"][1]["difference"] == 0.0
     assert study["mean_difference"] == 0.0625 and study["verdict"] == "no_detectable_difference"
     assert study["interval_95"][0] < 0 < study["interval_95"][1]
-    assert study["pushed"] == {"method": "baseline", "seed": 42}
-    assert set(study) >= {"metric", "seeds", "mean_difference", "interval_95", "p_value", "test", "verdict",
-                          "pushed"}
-    assert document["timing"]["gc_over_baseline_later_epoch_time"] == pytest.approx(1.15)
+    assert document["selection"]["should_push"] is True and document["pushed_destination"] == f"/serving/{HOSTILE_TEXT}"
+    assert document["gc_over_baseline_later_epoch_time"] == pytest.approx(1.15)
     assert document["same_initial_weights"] is True
+
+
+def test_summary_json_reads_back_as_the_same_results():
+    results = _results()
+    again = RunResults.from_json(results.to_json())
+    assert again.selection == results.selection and again.ingestion == results.ingestion
+    assert again.models["gc"].training == results.models["gc"].training
+    assert again.models["gc"].test_metrics["precision"] is None  # NaN is None in memory too, one policy
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -440,11 +460,12 @@ def test_run_builds_the_report_and_prints_its_path(pushed):
 @pytest.mark.e2e
 def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pushed):
     summary = _summary(pushed)
-    evaluator = shared_run.EVALUATOR_IDS[summary["models_seed"]]
-    evaluation = tfma_metrics.load_overall_metrics_by_model(pushed.nodes[evaluator].output("evaluation").uri)
+    seed = summary["selection"]["choice"]["seed"]
+    evaluator = shared_run.EVALUATOR_IDS[seed]
+    evaluation = tfma_results.load_overall_metrics_by_model(pushed.nodes[evaluator].output("evaluation").uri)
     cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(_page(pushed)).metric_cells}
 
-    for key in report_data.MODEL_KEYS:  # TFMA names the models by method too
+    for key in METHODS:  # TFMA names the models by method too
         assert set(summary["models"][key]["test_metrics"]) == set(evaluation[key])
         for metric, value in evaluation[key].items():
             cell = cells[(key, metric)]
@@ -454,14 +475,14 @@ def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pu
             else:
                 assert float(cell["data-value"]) == value
                 assert summary["models"][key]["test_metrics"][metric] == value
-    for metric, difference in summary["test_metric_differences"].items():
-        gc, baseline = evaluation["gc"].get(metric), evaluation["baseline"].get(metric)
-        if difference is not None:
-            assert difference == gc - baseline
+    for row in summary["metric_comparison"]:
+        gc, baseline = evaluation["gc"].get(row["name"]), evaluation["baseline"].get(row["name"])
+        if row["difference"] is not None:
+            assert row["difference"] == gc - baseline
 
 
 @pytest.mark.e2e
-def test_report_agrees_with_selection_push_ingestion_and_the_confusion_counts(pushed):
+def test_summary_selection_end_summary_and_page_agree_on_every_number(pushed):
     summary = _summary(pushed)
     with open(os.path.join(pushed.nodes["ModelSelection"].output("blessing").uri, "selection.json")) as selection:
         selection_document = json.load(selection)
@@ -470,29 +491,58 @@ def test_report_agrees_with_selection_push_ingestion_and_the_confusion_counts(pu
     with open(os.path.join(examples_uri, "ingestion_summary.json")) as ingestion_file:
         ingestion = json.load(ingestion_file)
 
-    choice = selection_document["choice"]
-    assert (summary["selection"]["method"], summary["selection"]["seed"]) == (choice["method"], choice["seed"])
-    assert summary["selection"]["reason"] == choice["reason"] and summary["models_seed"] == choice["seed"]
-    assert summary["study"]["pushed"] == {"method": choice["method"], "seed": choice["seed"]}
-    assert [row["seed"] for row in summary["study"]["seeds"]] == list(shared_run.SEEDS)
-    assert summary["study"]["verdict"] == selection_document["study"]["verdict"]
-    assert summary["selection"]["pushed"] is True
-    assert summary["selection"]["pushed_destination"] == metadata_reader.custom_property(
-        pushed_model, "pushed_destination")
-    assert summary["data"]["ingested"] == ingestion["ingested"]
-    assert summary["data"]["rejected_total"] == ingestion["rejected_total"] >= 2
-    assert {row["path"] for row in summary["data"]["rejected_files_listed"]} >= set(shared_run.HOSTILE_PATHS)
-    assert [split["examples"] for split in summary["data"]["statistics"]] == [
+    # One schema: summary.json holds selection.json and ingestion_summary.json as they are.
+    assert summary["selection"] == selection_document and summary["ingestion"] == ingestion
+    study, choice = selection_document["study"], selection_document["choice"]
+    assert [row["seed"] for row in study["seeds"]] == list(shared_run.SEEDS)
+    assert summary["pushed_destination"] == metadata_reader.custom_property(pushed_model, "pushed_destination")
+    # The console and the page print the same per-seed numbers, interval and p.
+    page_text = " ".join("".join(_parse(_page(pushed)).text).split())
+    for row in study["seeds"]:
+        console_row = f"seed {row['seed']}"
+        line = next(line for line in pushed.console.splitlines() if line.startswith(console_row))
+        for value in (formatting.metric(row["gc"], study["metric"]), formatting.metric(row["baseline"], study["metric"]),
+                      formatting.difference(row["difference"], study["metric"]), formatting.p_value(row["mcnemar_p"])):
+            assert value in line
+    for text in (pushed.console, page_text):
+        assert f"95% interval [{formatting.difference(study['interval_95'][0], '')}, " in text
+        assert f"p = {formatting.p_value(study['p_value'])} ({study['test']})" in text
+        assert choice["reason"] in " ".join(text.split())
+    assert summary["rejected_csv"].endswith("rejected.csv")
+    assert {row["path"] for row in summary["rejected_files_listed"]} >= set(shared_run.HOSTILE_PATHS)
+    assert [split["examples"] for split in summary["statistics"]] == [
         sum(ingestion["ingested"][split].values()) for split in ("train", "eval", "test")]
     for key, model in summary["models"].items():
-        matrix = model["confusion_matrix_at_0.5"]
+        matrix = model["confusion_at_threshold"]
         correct = (matrix["true_positives"] + matrix["true_negatives"]) / model["test_metrics"]["example_count"]
         assert correct == pytest.approx(model["test_metrics"]["binary_accuracy"], abs=1e-6), key
         assert model["training"]["epoch_seconds"] and len(model["training"]["history"]["val_loss"]) == 2
     assert summary["same_initial_weights"] is True
-    assert summary["timing"]["gc_over_baseline_later_epoch_time"] > 0
+    assert summary["gc_over_baseline_later_epoch_time"] > 0
     assert summary["tensorboard_command"].startswith("tensorboard --logdir_spec ")
     assert summary["notes"] == {}
+
+
+@pytest.mark.e2e
+def test_a_client_recomputing_the_statistics_finds_the_verdict_consistent(pushed):
+    """The per-seed numbers of summary.json, put through a t test written out here, give the interval and p
+    printed beside the verdict, and the verdict follows from them."""
+    study = _summary(pushed)["selection"]["study"]
+    differences = [row["gc"] - row["baseline"] for row in study["seeds"]]
+    n = len(differences)
+    mean = sum(differences) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+    assert study["mean_difference"] == pytest.approx(mean) and study["sd_difference"] == pytest.approx(sd)
+    half_width = 12.706 * sd / math.sqrt(n)  # two seeds: t(0.975) on 1 degree of freedom, from the tables
+    if sd > 0:
+        assert study["interval_95"] == pytest.approx([mean - half_width, mean + half_width], rel=1e-3, abs=1e-9)
+        t = abs(mean) / (sd / math.sqrt(n))
+        assert study["p_value"] == pytest.approx(1 - 2 * math.atan(t) / math.pi)  # t on 1 df: Cauchy
+    low, high = study["interval_95"]
+    significant = study["p_value"] is not None and study["p_value"] < 0.05
+    expected = ("gc_better" if significant and low > 0 else "gc_worse" if significant and high < 0
+                else "no_detectable_difference")
+    assert study["verdict"] == expected
 
 
 @pytest.mark.e2e
@@ -511,22 +561,23 @@ def test_report_of_a_run_that_pushed_nothing_says_so(nothing_pushed):
     summary = _summary(nothing_pushed)
     text = "".join(_parse(_page(nothing_pushed)).text)
 
-    assert summary["selection"]["pushed"] is False and summary["study"]["pushed"] is None
-    assert summary["selection"]["pushed_destination"] is None
+    assert summary["selection"]["should_push"] is False and summary["pushed_destination"] is None
     assert "Nothing was pushed." in text and "below the floor" in text
-    assert summary["selection"]["reason"] in text
+    assert summary["selection"]["choice"]["reason"] in text
     assert "Report (open it in a browser):" in nothing_pushed.console
 
 
 @pytest.mark.e2e
 def test_report_without_evaluator_plots_still_renders_with_a_note(nothing_pushed, monkeypatch):
-    monkeypatch.setattr(evaluation_results.tfma, "load_plots", lambda uri: iter(()))  # as with no plots file
-    data = report_data.load_report_data(nothing_pushed.output)
+    monkeypatch.setattr(tfma_results.tfma, "load_plots", lambda uri: iter(()))  # as with no plots file
+    run = latest_run.find_latest_run(nothing_pushed.output)
+    data = load_run_results(run.artifacts(), run.info())
     page = html_page.render(data)
     text = "".join(_parse(page).text)
 
     assert data.notes["plots"].startswith("the Evaluator wrote no plots")
     assert "No evaluation plots: the Evaluator wrote no plots" in text
     assert "No confusion matrix for GC" in text and "No calibration plot for baseline (no GC)" in text
-    assert comparison.confusion_at_decision_threshold(data) == {"gc": None, "baseline": None}
+    assert {method: model.confusion_at_threshold for method, model in data.models.items()} == {
+        "gc": None, "baseline": None}
     _assert_no_network_reference(page)

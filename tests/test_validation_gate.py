@@ -11,7 +11,8 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
 import image_fixtures
 from components.image_example_gen.component import ImageExampleGen
-from components.validation_gate import DataAnomaliesError, DataValidationGate, describe_anomalies, load_anomalies
+from components.validation_gate import DataAnomaliesError, DataValidationGate, describe_anomalies
+from report.data_statistics import load_anomaly_protos
 from pipeline.schema import SCHEMA_FILE
 from cli import metadata_reader
 from trainer.features import FILENAME_KEY, IMAGE_KEY, LABEL_KEY
@@ -79,7 +80,7 @@ def test_load_anomalies_reads_every_split_of_the_artifact(tmp_path):
     for split, anomalies in written.items():
         os.makedirs(tmp_path / f"Split-{split}")
         (tmp_path / f"Split-{split}" / "SchemaDiff.pb").write_bytes(anomalies.SerializeToString())
-    assert load_anomalies(artifact) == written
+    assert load_anomaly_protos(artifact) == written
 
 
 # ---- end to end: ExampleGen -> StatisticsGen -> ImportSchemaGen -> ExampleValidator -> DataValidationGate ----
