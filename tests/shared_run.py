@@ -20,6 +20,8 @@ from typing import Dict, List
 import image_fixtures
 from benchmarks import whole_run
 from datasets import tfds_source
+from pipeline import experiment as ids
+from trainer.config import METHODS
 from cli import metadata_reader
 
 IMAGE_SIZE = 96
@@ -28,11 +30,14 @@ SEEDS = (SEED, SEED + 1)  # two pairs: what `--seeds 2` trains
 # The whole_run benchmark's settings type, so its smoke test can summarize this very run.
 SETTINGS = whole_run.Settings(train_images=60, test_images=16, image_size=IMAGE_SIZE, epochs=2, batch_size=8,
                               eval_percent=20, seed=SEED, seeds=len(SEEDS))  # Beam: the CLI default, in-process
-TRAINER_IDS = {(method, seed): f"trainer_{method}_seed{seed}" for seed in SEEDS for method in ("gc", "baseline")}
-EVALUATOR_IDS = {seed: f"evaluator_seed{seed}" for seed in SEEDS}
-EXPECTED_NODES = frozenset({"ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator",
-                            "DataValidationGate", "Transform", *TRAINER_IDS.values(), *EVALUATOR_IDS.values(),
-                            "ModelSelection", "Pusher"})
+TRAINER_IDS = {(method, seed): ids.trainer_id(method, seed) for seed in SEEDS for method in METHODS}
+EVALUATOR_IDS = {seed: ids.evaluator_id(seed) for seed in SEEDS}
+EXPECTED_NODES = frozenset({ids.EXAMPLE_GEN_ID, ids.STATISTICS_GEN_ID, ids.SCHEMA_GEN_ID, ids.EXAMPLE_VALIDATOR_ID,
+                            ids.VALIDATION_GATE_ID, ids.TRANSFORM_ID, *TRAINER_IDS.values(), *EVALUATOR_IDS.values(),
+                            ids.MODEL_SELECTION_ID, ids.PUSHER_ID, ids.REVIEW_ID})
+# What a second run must rerun although nothing upstream changed: the selection (what serves may have changed),
+# then what consumes its new outputs.
+RERUN_NODES = frozenset({ids.MODEL_SELECTION_ID, ids.PUSHER_ID, ids.REVIEW_ID})
 
 # Files the ExampleGen must reject, with the reason it cannot read them.
 BAD_FILES = {

@@ -17,7 +17,7 @@ from PIL import Image
 import image_fixtures
 import shared_run
 from components.model_selection import tfma_metrics
-from components.model_selection.selection_record import SelectionRecord
+from results.selection import SelectionRecord
 from cli import metadata_reader
 from trainer.training_record import TrainingRecord
 
@@ -194,7 +194,7 @@ def test_pushed_model_serves_new_images_of_any_size(first_run):
 def test_an_identical_second_run_comes_from_the_cache_and_keeps_the_serving_model(first_run, cached_run):
     # All but the selection, which compares with what serves now, and the Pusher it feeds.
     assert {node.node_id: node.state for node in cached_run.nodes.values()} == {
-        node: "COMPLETE" if node in ("ModelSelection", "Pusher") else "CACHED" for node in EXPECTED_NODES}
+        node: "COMPLETE" if node in shared_run.RERUN_NODES else "CACHED" for node in EXPECTED_NODES}
     # The same model scores the same as its serving copy: a tie keeps the serving one, and the console says so
     # with both scores.
     first, second = _selection(first_run.nodes).choice, _selection(cached_run.nodes).choice
@@ -212,7 +212,7 @@ def test_an_identical_second_run_comes_from_the_cache_and_keeps_the_serving_mode
 def test_impossible_floor_reruns_only_the_selection_pushes_nothing_and_says_why(impossible_floor_run):
     nodes = impossible_floor_run.nodes
     # The floor is a parameter of the selection only: the Evaluator's config does not depend on it.
-    assert {node_id for node_id, node in nodes.items() if node.state != "CACHED"} == {"ModelSelection", "Pusher"}
+    assert {node_id for node_id, node in nodes.items() if node.state != "CACHED"} == shared_run.RERUN_NODES
     selection = _selection(nodes)
     assert selection.should_push is False
     assert "floor" in selection.choice.reason
