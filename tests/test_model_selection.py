@@ -27,7 +27,7 @@ from components.model_selection import predictions, rules, serving_model
 from components.model_selection.component import ModelSelection
 from components.model_selection.rules import choose_model
 from local_runner import compile_pipeline
-from report import tfma_results as tfma_metrics
+from report import tfma_results
 from results import paired_statistics
 from results.selection import SELECTION_FILE, Candidate, SelectionRecord, ServingModel
 from trainer.config import BASELINE, GC, TrainerSettings, TrainingConfig
@@ -164,7 +164,7 @@ def _evaluation_records(gc: Mapping[str, float],
 
 def test_overall_metrics_by_model_keeps_only_overall_scalars():
     records = _evaluation_records({"binary_accuracy": 0.75, "auc": 0.5}, {"binary_accuracy": 0.25, "precision": NAN})
-    metrics = tfma_metrics.overall_metrics_by_model(records)
+    metrics = tfma_results.overall_metrics_by_model(records)
     assert metrics[GC] == {"binary_accuracy": 0.75, "auc": 0.5}
     assert list(metrics[BASELINE]) == ["binary_accuracy", "precision"]
     assert metrics[BASELINE]["binary_accuracy"] == 0.25
@@ -176,15 +176,15 @@ def test_overall_metrics_by_model_rejects_duplicates_and_missing_overall_slice()
     weighted = _metrics_for_slice({GC: {"auc": 0.6}}, example_weighted={"value": True})
     duplicate.metric_keys_and_values.extend(weighted.metric_keys_and_values)
     with pytest.raises(ValueError, match="Metric 'auc' of model 'gc' appears twice .* example_weighted True"):
-        tfma_metrics.overall_metrics_by_model([duplicate])
+        tfma_results.overall_metrics_by_model([duplicate])
     sliced_only = _evaluation_records({"auc": 0.5}, {"auc": 0.5})[:2]
     with pytest.raises(ValueError, match="None of the 2 TFMA metrics records is for the overall slice"):
-        tfma_metrics.overall_metrics_by_model(sliced_only)
+        tfma_results.overall_metrics_by_model(sliced_only)
 
 
 def test_metrics_of_model_names_the_models_found():
     with pytest.raises(ValueError, match=r"no metrics for model 'baseline', only for \[''\]"):
-        tfma_metrics.metrics_of_model({"": {"auc": 0.5}}, BASELINE)
+        tfma_results.metrics_of_model({"": {"auc": 0.5}}, BASELINE)
 
 
 def _write_evaluation(uri: str, gc: Mapping[str, float], baseline: Mapping[str, float]) -> None:
@@ -197,7 +197,7 @@ def _write_evaluation(uri: str, gc: Mapping[str, float], baseline: Mapping[str, 
 
 def test_load_overall_metrics_by_model_reads_tfma_files(tmp_path):
     _write_evaluation(str(tmp_path), {"binary_accuracy": 0.75}, {"binary_accuracy": 0.5})
-    assert tfma_metrics.load_overall_metrics_by_model(str(tmp_path)) == {
+    assert tfma_results.load_overall_metrics_by_model(str(tmp_path)) == {
         GC: {"binary_accuracy": 0.75}, BASELINE: {"binary_accuracy": 0.5}}
 
 

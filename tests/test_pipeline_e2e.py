@@ -16,7 +16,7 @@ from PIL import Image
 
 import image_fixtures
 import shared_run
-from components.model_selection import tfma_metrics
+from report import tfma_results
 from results.selection import SelectionRecord
 from cli import metadata_reader
 from trainer.training_record import TrainingRecord
@@ -27,7 +27,7 @@ EXPECTED_NODES = shared_run.EXPECTED_NODES
 
 
 def _evaluation_metrics(nodes, seed: int):
-    return tfma_metrics.load_overall_metrics_by_model(
+    return tfma_results.load_overall_metrics_by_model(
         nodes[shared_run.EVALUATOR_IDS[seed]].output("evaluation").uri)
 
 

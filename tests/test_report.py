@@ -4,119 +4,33 @@ Unit tests feed the loaders hand-made TFMA/TFDV protos and render hand-made RunR
 end-to-end tests (marked e2e) check a real tiny run's report against the Evaluator's own output, the selection
 record and the console.
 """
-import html.parser
 import json
 import math
 import os
-import re
-from typing import Dict, List, Optional, Tuple
 
 import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
-from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
-import numpy as np
-
+import report_fixtures
 import shared_run
 from cli import latest_run, main as cli, metadata_reader
 from components.model_selection.rules import RULE
 from report import build, data_statistics, formatting, page as html_page, tfma_results
-from report.run_results import ModelResults, RejectedFile, RunInfo, RunResults, load_run_results
-from results import paired_statistics
-from results.ingestion import IngestionSummary
-from results.selection import Candidate, Choice, SelectionRecord, ServingModel
-from trainer.config import METHODS, TrainerSettings, TrainingConfig
+from report.run_results import RunResults, load_run_results
+from report_fixtures import HOSTILE_TEXT, parse, plots_for_slice, results, selection, training_record
+from results.selection import SelectionRecord, ServingModel
+from trainer.config import METHODS
 from trainer.training_record import TrainingRecord
-
-HOSTILE_TEXT = "<script>alert(1)</script> \"quoted\" & 'single' <img src=x onerror=alert(2)>"
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "nav", "a", "div",
-                "table", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption", "pre", "code",
-                "strong", "footer"}
-
-
-class _PageParser(html.parser.HTMLParser):
-    """Collects tags, attributes, text, and the metric cells (`<td data-metric=...>`) of a page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: List[Tuple[str, Dict[str, str]]] = []
-        self.text: List[str] = []
-        self.metric_cells: List[Dict[str, str]] = []  # the test metrics table's
-        self.seed_cells: List[Dict[str, str]] = []  # the verdict's per-seed table's
-        self.push_cells: List[Dict[str, str]] = []  # the push decision's table's
-        self._open_metric_cell = None
-
-    def handle_starttag(self, tag, attrs):
-        attributes = {name: value or "" for name, value in attrs}
-        self.tags.append((tag, attributes))
-        if tag == "td" and ({"data-metric", "data-seed", "data-push-row"} & set(attributes)):
-            self._open_metric_cell = {**attributes, "text": ""}
-
-    def handle_endtag(self, tag):
-        if tag == "td" and self._open_metric_cell is not None:
-            cells = (self.seed_cells if "data-seed" in self._open_metric_cell
-                     else self.push_cells if "data-push-row" in self._open_metric_cell else self.metric_cells)
-            cells.append(self._open_metric_cell)
-            self._open_metric_cell = None
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self._open_metric_cell is not None:
-            self._open_metric_cell["text"] += data
-
-
-def _parse(page: str) -> _PageParser:
-    parser = _PageParser()
-    parser.feed(page)
-    parser.close()
-    return parser
-
-
-def _assert_no_network_reference(page: str) -> None:
-    """No URL that would make a browser fetch anything: every src/href is a data: URI or a same-page anchor."""
-    parser = _parse(page)
-    assert "http://" not in page and "https://" not in page
-    assert not re.search(r"url\(\s*['\"]?(?!data:)", page), "CSS url() to something other than data:"
-    assert "@import" not in page
-    for tag, attributes in parser.tags:
-        assert tag in ALLOWED_TAGS, f"unexpected <{tag}>"
-        for name in ("src", "href", "srcset", "action", "poster"):
-            if name in attributes:
-                value = attributes[name]
-                assert value.startswith("data:image/") or (name == "href" and value.startswith("#")), (
-                    f"<{tag} {name}={value[:80]!r}>")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Loaders on hand-made protos
 
 
-def _plots_for_slice(model_name: str, sliced: bool = False) -> metrics_for_slice_pb2.PlotsForSlice:
-    plots = metrics_for_slice_pb2.PlotsForSlice()
-    if sliced:
-        plots.slice_key.single_slice_keys.add(column="label", int64_value=1)
-    key_and_value = plots.plot_keys_and_values.add()
-    key_and_value.key.model_name = model_name
-    matrices = key_and_value.value.confusion_matrix_at_thresholds.matrices
-    # 4 positives, 4 negatives; thresholds given out of order on purpose.
-    matrices.add(threshold=0.5, true_positives=3, false_positives=1, true_negatives=3, false_negatives=1)
-    matrices.add(threshold=-1e-6, true_positives=4, false_positives=4)
-    matrices.add(threshold=1.0, true_negatives=4, false_negatives=4)
-    buckets = key_and_value.value.calibration_histogram_buckets.buckets
-    for lower, upper, examples, labels, predictions in ((-math.inf, 0.0, 1, 0, 0.0), (0.05, 0.051, 2, 0, 0.1),
-                                                        (0.95, 0.951, 3, 2, 2.85), (1.0, math.inf, 1, 1, 1.0)):
-        bucket = buckets.add(lower_threshold_inclusive=lower, upper_threshold_exclusive=upper)
-        bucket.num_weighted_examples.value = examples
-        bucket.total_weighted_label.value = labels
-        bucket.total_weighted_refined_prediction.value = predictions
-    return plots
-
-
 def test_plots_give_each_models_confusion_counts_roc_and_calibration_of_the_overall_slice():
     by_model = tfma_results.plots_by_model(
-        [_plots_for_slice("gc", sliced=True), _plots_for_slice("gc"), _plots_for_slice("baseline")])
+        [plots_for_slice("gc", sliced=True), plots_for_slice("gc"), plots_for_slice("baseline")])
 
     assert set(by_model) == {"gc", "baseline"}
     counts = by_model["gc"].threshold_counts
@@ -175,10 +89,10 @@ def test_numbers_are_formatted_for_people(function, value, expected):
 
 def test_tensorboard_command_names_both_runs_and_quotes_paths(tmp_path):
     gc_dir, baseline_dir = str(tmp_path / "gc run"), str(tmp_path / "baseline")
-    results = _results()
-    models = {method: results.models[method].model_copy(update={"model_run_uri": folder})
+    made = results()
+    models = {method: made.models[method].model_copy(update={"model_run_uri": folder})
               for method, folder in (("gc", gc_dir), ("baseline", baseline_dir))}
-    command = results.model_copy(update={"models": models}).tensorboard_command
+    command = made.model_copy(update={"models": models}).tensorboard_command
     assert command == f"tensorboard --logdir_spec 'gc:{gc_dir},baseline:{baseline_dir}'"
 
 
@@ -186,18 +100,8 @@ def test_tensorboard_command_names_both_runs_and_quotes_paths(tmp_path):
 # Rendering hand-made data
 
 
-def _training_record(method: str, epoch_seconds: List[float], weights: str = "ab" * 32) -> TrainingRecord:
-    return TrainingRecord(
-        settings=TrainerSettings(method=method, training=TrainingConfig(epochs=3)),
-        optimizer="GC_RMSprop" if method == "gc" else "RMSprop", strategy="_DefaultDistributionStrategy",
-        replicas=1, global_batch_size=128, initial_weights_sha256=weights, epoch_seconds=epoch_seconds,
-        history={"loss": [0.7, 0.6, 0.5], "accuracy": [0.5, 0.6, 0.7], "val_loss": [0.71, 0.65, 0.6],
-                 "val_accuracy": [0.5, 0.55, 0.6]},
-        fit_seconds=sum(epoch_seconds) + 1.0, export_seconds=2.0)
-
-
 def test_training_record_file_round_trips_and_spells_out_derived_seconds():
-    record = _training_record("gc", [12.0, 2.2, 2.4])
+    record = training_record("gc", [12.0, 2.2, 2.4])
     text = record.to_json()
     assert TrainingRecord.from_json(text) == record
     document = json.loads(text)
@@ -205,46 +109,18 @@ def test_training_record_file_round_trips_and_spells_out_derived_seconds():
     assert (document["first_epoch_seconds"], document["later_epoch_seconds_mean"]) == (12.0, pytest.approx(2.3))
 
 
-def _pairs(gc_only: int, baseline_only: int, both: int) -> paired_statistics.PairedPredictions:
-    gc = [True] * gc_only + [False] * baseline_only + [True] * both + [False] * (8 - gc_only - baseline_only - both)
-    baseline = [False] * gc_only + [True] * baseline_only + [True] * both + [False] * (8 - gc_only - baseline_only
-                                                                                        - both)
-    return paired_statistics.PairedPredictions(np.array(gc), np.array(baseline))
-
-
-def _selection(pushed: bool = True, reason: str = HOSTILE_TEXT, serving: Optional[ServingModel] = None,
-               forced: bool = False) -> SelectionRecord:
-    """Two seeds: seed 42 GC 0.875 vs 0.75 (2 / 1 discordant), seed 43 GC 0.75 vs 0.75 (1 / 1)."""
-    pairs = [_pairs(2, 1, 5), _pairs(1, 1, 5)]
-    seeds = [paired_statistics.seed_result(42, 0.875, 0.75, pairs[0]),
-             paired_statistics.seed_result(43, 0.75, 0.75, pairs[1])]
-    study = paired_statistics.summarize("binary_accuracy", seeds, pairs)
-    candidates = [Candidate(method=method, seed=seed, eval_accuracy=0.7, eval_log_loss=0.6, test_value=0.75)
-                  for seed in (42, 43) for method in ("gc", "baseline")]
-    return SelectionRecord(
-        study=study, rule=RULE,
-        choice=Choice(method="baseline", seed=42, test_value=0.75, quality_floor=0.5, should_push=pushed,
-                      reason=reason, serving=serving, forced=forced),
-        candidates=candidates,
-        test_metrics={str(seed): {"gc": {"binary_accuracy": 0.75}, "baseline": {"binary_accuracy": 0.75}}
-                      for seed in (42, 43)},
-        model_uris={str(seed): {"gc": f"/runs/gc{seed}", "baseline": f"/runs/baseline{seed}"} for seed in (42, 43)},
-        evaluation_uris={"42": "/runs/evaluator42", "43": "/runs/evaluator43"},
-        selected_from="/runs/baseline42", selected_model_uri="/runs/selection/model")
-
-
 def test_selection_record_file_round_trips():
-    record = _selection()
+    record = selection()
     assert SelectionRecord.from_json(record.to_json()) == record
     assert json.loads(record.to_json())["should_push"] is True
-    forced = _selection(serving=ServingModel(path="/serving/17", version="17", test_value=0.8125), forced=True)
+    forced = selection(serving=ServingModel(path="/serving/17", version="17", test_value=0.8125), forced=True)
     assert SelectionRecord.from_json(forced.to_json()) == forced
 
 
 def test_page_and_summary_show_the_serving_model_beside_the_chosen_one():
     serving = ServingModel(path=f"/serving/{HOSTILE_TEXT}/17", version="17", test_value=0.8125)
-    data = _results(selection=_selection(serving=serving, forced=True))
-    parser = _parse(html_page.render(data))
+    data = results(selection=selection(serving=serving, forced=True))
+    parser = parse(html_page.render(data))
     cells = {cell["data-push-row"]: (cell["text"], cell["data-value"]) for cell in parser.push_cells}
     assert cells == {"chosen": ("0.7500", "0.75"), "serving": ("0.8125", "0.8125")}
     text = "".join(parser.text)
@@ -254,75 +130,38 @@ def test_page_and_summary_show_the_serving_model_beside_the_chosen_one():
     assert choice["serving"] == {"path": serving.path, "version": "17", "test_value": 0.8125}
     assert choice["forced"] is True
 
-    unguarded = _parse(html_page.render(_results()))
+    unguarded = parse(html_page.render(results()))
     assert [cell["data-push-row"] for cell in unguarded.push_cells] == ["chosen"]
     assert "serving before this run: none" in "".join(unguarded.text)
-    assert json.loads(_results().to_json())["selection"]["choice"]["serving"] is None
-
-
-def _results(**overrides) -> RunResults:
-    """Complete RunResults whose every free text field holds HOSTILE_TEXT."""
-    plots = tfma_results.plots_by_model([_plots_for_slice("gc"), _plots_for_slice("baseline")])
-    metrics = {"binary_accuracy": 0.75, "auc": 0.8125, "precision": float("nan"), "recall": 0.75,
-               "binary_crossentropy": 0.5, "example_count": 8.0}
-    models = {
-        "gc": ModelResults(method="gc", seed=42, test_metrics=metrics, plots=plots["gc"], model_run_uri="/runs/gc",
-                           training=_training_record("gc", [12.0, 2.2, 2.4])),
-        "baseline": ModelResults(method="baseline", seed=42, test_metrics={**metrics, "auc": 0.75},
-                                 plots=plots["baseline"], model_run_uri="/runs/baseline",
-                                 training=_training_record("baseline", [11.0, 2.0, 2.0])),
-    }
-    results = RunResults(
-        run=RunInfo(output=f"/out/{HOSTILE_TEXT}", metadata="/out/metadata.sqlite", started_ms=1_700_000_000_000,
-                    finished_ms=1_700_000_090_000, node_states={"Evaluator": "COMPLETE", "Pusher": "CACHED"}),
-        ingestion=IngestionSummary(
-            data_folder=HOSTILE_TEXT, eval_percent=10,
-            ingested={"test": {"horses": 4, "humans": 4}, "train": {"horses": 20, "humans": 22}},
-            rejected={"train": {"horses": 1}, "(none)": {"(none)": 1}}),
-        rejected_csv="/out/rejected.csv",
-        rejected_files_listed=[RejectedFile(path=f"train/horses/{HOSTILE_TEXT}.png", split="train",
-                                            reason=HOSTILE_TEXT),
-                               RejectedFile(path="README.txt", split="", reason="outside train/ and test/")],
-        selection=_selection(),
-        pushed_destination=f"/serving/{HOSTILE_TEXT}",
-        models=models,
-        evaluator_check=tfma_results.EvaluatorCheck(passed=False, failures=(HOSTILE_TEXT,)),
-        statistics=[data_statistics.SplitStatistics(split="train", examples=42,
-                                                    class_counts={"horses": 20, "humans": 22},
-                                                    mean_image_bytes=15000.0, distinct_images=41,
-                                                    examples_missing={})],
-        anomalies={"train": (data_statistics.Anomaly(feature="image", short_description=HOSTILE_TEXT,
-                                                     description=HOSTILE_TEXT),), "test": ()},
-        notes={})
-    return results.model_copy(update=overrides)
+    assert json.loads(results().to_json())["selection"]["choice"]["serving"] is None
 
 
 def test_every_text_from_the_run_is_escaped():
-    page = html_page.render(_results())
-    parser = _parse(page)
+    page = html_page.render(results())
+    parser = parse(page)
 
     assert "<script" not in page and "<img src=x" not in page
-    assert {tag for tag, _ in parser.tags} <= ALLOWED_TAGS
+    assert {tag for tag, _ in parser.tags} <= report_fixtures.ALLOWED_TAGS
     text = "".join(parser.text)
     assert text.count(HOSTILE_TEXT) >= 8  # intact as text: output root, data folder, file, reasons, anomaly, ...
-    _assert_no_network_reference(page)
+    report_fixtures.assert_no_network_reference(page)
 
 
 def test_page_compares_both_models_and_names_the_winner_and_the_push():
-    data = _results()
+    data = results()
     page = html_page.render(data)
-    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(page).metric_cells}
+    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in parse(page).metric_cells}
 
     assert cells[("gc", "auc")]["text"] == "0.8125" and cells[("baseline", "auc")]["text"] == "0.7500"
     assert cells[("gc", "precision")]["text"] == "n/a" and cells[("gc", "precision")]["data-value"] == "nan"
     assert "+0.0625" in page  # the AUC difference
-    text = "".join(_parse(page).text)
+    text = "".join(parse(page).text)
     assert f"{HOSTILE_TEXT} The serving copy is /serving/{HOSTILE_TEXT}." in text
     assert "No detectable difference between GC and the baseline" in text
     study = data.selection.study
     assert f"95% interval {formatting.interval(study.interval_95)}" in text
     assert "cannot reach p < 0.05" in text and RULE in text
-    seed_cells = {(cell["data-model"], cell["data-seed"]): cell["text"] for cell in _parse(page).seed_cells}
+    seed_cells = {(cell["data-model"], cell["data-seed"]): cell["text"] for cell in parse(page).seed_cells}
     assert seed_cells == {("gc", "42"): "0.8750", ("baseline", "42"): "0.7500", ("gc", "43"): "0.7500",
                           ("baseline", "43"): "0.7500"}
     assert 'data-verdict="no_detectable_difference"' in page
@@ -331,15 +170,15 @@ def test_page_compares_both_models_and_names_the_winner_and_the_push():
 
 
 def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
-    data = _results(
-        pushed_destination=None, selection=_selection(pushed=False, reason="below floor"),
+    data = results(
+        pushed_destination=None, selection=selection(pushed=False, reason="below floor"),
         models={key: model.model_copy(update={"plots": None, "training": None})
-                for key, model in _results().models.items()},
+                for key, model in results().models.items()},
         statistics=None, anomalies=None, evaluator_check=None,
         notes={"plots": "the Evaluator wrote no plots", "training gc": "no training_record.json",
                "training baseline": "no training_record.json", "statistics": "StatisticsGen did not run",
                "anomalies": "ExampleValidator did not run", "evaluator check": "no validation result"})
-    text = "".join(_parse(html_page.render(data)).text)
+    text = "".join(parse(html_page.render(data)).text)
 
     assert "below floor Nothing was pushed." in text
     assert "No evaluation plots: the Evaluator wrote no plots." in text
@@ -352,8 +191,8 @@ def test_missing_pieces_render_as_notes_and_nothing_pushed_says_why():
 
 
 def test_summary_json_is_strict_json_with_nan_as_null_and_the_records_own_schemas():
-    results = _results()
-    document = json.loads(results.to_json(), parse_constant=lambda name: pytest.fail(f"{name} in summary.json"))
+    made = results()
+    document = json.loads(made.to_json(), parse_constant=lambda name: pytest.fail(f"{name} in summary.json"))
 
     assert document["models"]["gc"]["test_metrics"]["precision"] is None
     assert document["models"]["gc"]["test_metrics"]["auc"] == 0.8125
@@ -366,8 +205,8 @@ def test_summary_json_is_strict_json_with_nan_as_null_and_the_records_own_schema
         "threshold": 0.5, "true_positives": 3, "false_positives": 1, "true_negatives": 3, "false_negatives": 1}
     assert "plots" not in document["models"]["gc"]  # charts only; the confusion counts above are what scripts need
     # The study and the choice are selection.json's own, in the same schema, not a second spelling of them.
-    assert document["selection"] == json.loads(results.selection.to_json())
-    assert document["ingestion"] == json.loads(results.ingestion.to_json())
+    assert document["selection"] == json.loads(made.selection.to_json())
+    assert document["ingestion"] == json.loads(made.ingestion.to_json())
     study = document["selection"]["study"]
     assert [row["seed"] for row in study["seeds"]] == [42, 43]
     assert study["seeds"][0]["difference"] == 0.125 and study["seeds"][1]["difference"] == 0.0
@@ -379,10 +218,10 @@ def test_summary_json_is_strict_json_with_nan_as_null_and_the_records_own_schema
 
 
 def test_summary_json_reads_back_as_the_same_results():
-    results = _results()
-    again = RunResults.from_json(results.to_json())
-    assert again.selection == results.selection and again.ingestion == results.ingestion
-    assert again.models["gc"].training == results.models["gc"].training
+    made = results()
+    again = RunResults.from_json(made.to_json())
+    assert again.selection == made.selection and again.ingestion == made.ingestion
+    assert again.models["gc"].training == made.models["gc"].training
     assert again.models["gc"].test_metrics["precision"] is None  # NaN is None in memory too, one policy
 
 
@@ -463,7 +302,7 @@ def test_report_holds_both_models_numbers_exactly_as_the_evaluator_wrote_them(pu
     seed = summary["selection"]["choice"]["seed"]
     evaluator = shared_run.EVALUATOR_IDS[seed]
     evaluation = tfma_results.load_overall_metrics_by_model(pushed.nodes[evaluator].output("evaluation").uri)
-    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in _parse(_page(pushed)).metric_cells}
+    cells = {(cell["data-model"], cell["data-metric"]): cell for cell in parse(_page(pushed)).metric_cells}
 
     for key in METHODS:  # TFMA names the models by method too
         assert set(summary["models"][key]["test_metrics"]) == set(evaluation[key])
@@ -497,7 +336,7 @@ def test_summary_selection_end_summary_and_page_agree_on_every_number(pushed):
     assert [row["seed"] for row in study["seeds"]] == list(shared_run.SEEDS)
     assert summary["pushed_destination"] == metadata_reader.custom_property(pushed_model, "pushed_destination")
     # The console and the page print the same per-seed numbers, interval and p.
-    page_text = " ".join("".join(_parse(_page(pushed)).text).split())
+    page_text = " ".join("".join(parse(_page(pushed)).text).split())
     for row in study["seeds"]:
         console_row = f"seed {row['seed']}"
         line = next(line for line in pushed.console.splitlines() if line.startswith(console_row))
@@ -548,9 +387,9 @@ def test_a_client_recomputing_the_statistics_finds_the_verdict_consistent(pushed
 @pytest.mark.e2e
 def test_report_makes_no_network_requests_and_escapes_hostile_file_names(pushed):
     page = _page(pushed)
-    _assert_no_network_reference(page)
+    report_fixtures.assert_no_network_reference(page)
     assert "<script" not in page
-    text = "".join(_parse(page).text)
+    text = "".join(parse(page).text)
     for path in shared_run.HOSTILE_PATHS:
         assert path in text  # shown as written, as text
     assert "train/&lt;script&gt;alert(1)&lt;/script&gt;.png" in page
@@ -559,7 +398,7 @@ def test_report_makes_no_network_requests_and_escapes_hostile_file_names(pushed)
 @pytest.mark.e2e
 def test_report_of_a_run_that_pushed_nothing_says_so(nothing_pushed):
     summary = _summary(nothing_pushed)
-    text = "".join(_parse(_page(nothing_pushed)).text)
+    text = "".join(parse(_page(nothing_pushed)).text)
 
     assert summary["selection"]["should_push"] is False and summary["pushed_destination"] is None
     assert "Nothing was pushed." in text and "below the floor" in text
@@ -573,11 +412,11 @@ def test_report_without_evaluator_plots_still_renders_with_a_note(nothing_pushed
     run = latest_run.find_latest_run(nothing_pushed.output)
     data = load_run_results(run.artifacts(), run.info())
     page = html_page.render(data)
-    text = "".join(_parse(page).text)
+    text = "".join(parse(page).text)
 
     assert data.notes["plots"].startswith("the Evaluator wrote no plots")
     assert "No evaluation plots: the Evaluator wrote no plots" in text
     assert "No confusion matrix for GC" in text and "No calibration plot for baseline (no GC)" in text
     assert {method: model.confusion_at_threshold for method, model in data.models.items()} == {
         "gc": None, "baseline": None}
-    _assert_no_network_reference(page)
+    report_fixtures.assert_no_network_reference(page)

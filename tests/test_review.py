@@ -13,7 +13,7 @@ import pytest
 from google.protobuf import json_format
 
 import shared_run
-import test_report
+import report_fixtures
 from report import kfp_outputs, page
 from report.tfma_results import ConfusionMatrix, ThresholdCounts
 from trainer.config import METHODS
@@ -26,7 +26,7 @@ METRIC_ROWS = {kfp_outputs.GC_MEAN, kfp_outputs.BASELINE_MEAN, kfp_outputs.MEAN_
 
 
 def test_scalar_metrics_are_the_studys_numbers_and_only_finite_ones():
-    results = test_report._results()
+    results = report_fixtures.results()
     study = results.selection.study
     metrics = kfp_outputs.scalar_metrics(results)
     assert set(metrics) == METRIC_ROWS
@@ -54,7 +54,7 @@ def test_confusion_matrix_rows_are_true_classes_and_the_roc_drops_infinite_point
 
 
 def test_markdown_states_the_verdict_the_seeds_and_the_push_and_escapes_the_runs_text():
-    results = test_report._results()
+    results = report_fixtures.results()
     text = kfp_outputs.markdown(results)
     assert text.startswith("# No detectable difference between GC and the baseline")
     assert "| 42 | 0.8750 | 0.7500 | +0.1250 | 2 / 1 |" in text and "| 43 | 0.7500 | 0.7500 | +0.0000 |" in text
@@ -100,7 +100,7 @@ def test_review_html_is_the_report_page_and_markdown_the_verdict_at_the_artifact
     # One report: the same code renders both; only the local page's header and footer know ML Metadata.
     body = lambda html: html[html.index('<h2 id="verdict">'):html.index("<footer>")]  # noqa: E731
     assert body(review_html) == body(local_html)
-    test_report._assert_no_network_reference(review_html)
+    report_fixtures.assert_no_network_reference(review_html)
     with open(markdown_uri, encoding="utf-8") as markdown:
         text = markdown.read()
     with open(os.path.join(first_run.report_folder, "summary.json")) as summary_file:
@@ -143,7 +143,7 @@ def test_review_classification_metrics_hold_a_2x2_matrix_and_a_finite_roc_per_me
 
 
 def test_the_page_renders_without_ml_metadata_as_the_review_step_does():
-    results = test_report._results(run=None)
+    results = report_fixtures.results(run=None)
     html = page.render(results)
     assert "Written by the pipeline's review step" in html and "Latest run in" not in html
-    test_report._assert_no_network_reference(html)
+    report_fixtures.assert_no_network_reference(html)

@@ -42,5 +42,5 @@ def serving_signatures(model: tf_keras.Model, tf_transform_output: tft.TFTransfo
 
 
 def export_serving_model(model: tf_keras.Model, tf_transform_output: tft.TFTransformOutput, export_dir: str) -> None:
-    """Writes the SavedModel; `tf.saved_model.save`, not `model.save(save_format="tf")` (see DESIGN.md)."""
+    """Writes the SavedModel; `tf.saved_model.save`, not `model.save(save_format="tf")` (docs/architecture.md)."""
     tf.saved_model.save(model, export_dir, signatures=serving_signatures(model, tf_transform_output))
