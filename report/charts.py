@@ -8,6 +8,7 @@ import base64
 import io
 from typing import Dict, Mapping, Sequence
 
+import matplotlib
 from matplotlib.figure import Figure
 
 from report import formatting, tfma_results
@@ -28,9 +29,14 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def to_data_uri(figure: Figure) -> str:
-    """The figure as a base64 SVG data URI; text becomes paths, so no font has to be present where it is viewed."""
+    """The figure as a base64 SVG data URI; text becomes paths, so no font has to be present where it is viewed.
+
+    No date and a fixed id salt: the same numbers draw the same bytes, so the review step's page and the local one
+    are identical.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    with matplotlib.rc_context({"svg.hashsalt": "gc-tfx"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     return SVG_DATA_URI_PREFIX + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

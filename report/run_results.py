@@ -217,9 +217,11 @@ def _present(artifact: Optional[types.Artifact], producer: str) -> types.Artifac
 
 
 def _pushed_destination(pushed_model: Optional[types.Artifact]) -> Optional[str]:
-    if pushed_model is None or pushed_model.get_int_custom_property("pushed") != 1:
+    """Where the Pusher copied the model, or None. Read with `get_custom_property`: ML Metadata holds `pushed` as an
+    int, while on Kubeflow an input's properties arrive as JSON values (1.0)."""
+    if pushed_model is None or pushed_model.get_custom_property("pushed") != 1:
         return None
-    return pushed_model.get_string_custom_property("pushed_destination") or None
+    return pushed_model.get_custom_property("pushed_destination") or None
 
 
 def _model_results(artifacts: RunArtifacts, seed: int, notes: Dict[str, str]) -> Dict[str, ModelResults]:
