@@ -17,6 +17,7 @@ from pipeline import evaluation
 from pipeline import experiment as ids
 from pipeline.experiment import ExperimentConfig, evaluator_id, trainer_id
 from trainer.config import BASELINE, GC, METHODS
+from trainer.features import EVAL_SPLIT, TEST_SPLIT, TRAIN_SPLIT
 
 # Dotted names, not imports: the components load the trainer's code (TensorFlow) in their own processes.
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
@@ -58,7 +59,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=[]),
+        splits_config=transform_pb2.SplitsConfig(analyze=[TRAIN_SPLIT], transform=[]),
         materialize=False,
         disable_statistics=True,
         custom_config={"image_size": experiment.training.image_size},
@@ -76,8 +77,8 @@ def create_pipeline(
                 examples=example_gen.outputs["examples"],
                 transform_graph=transform.outputs["transform_graph"],
                 schema=schema_gen.outputs["schema"],
-                train_args=trainer_pb2.TrainArgs(splits=["train"]),
-                eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
+                train_args=trainer_pb2.TrainArgs(splits=[TRAIN_SPLIT]),
+                eval_args=trainer_pb2.EvalArgs(splits=[EVAL_SPLIT]),
                 custom_config=experiment.trainer_custom_config(method, seed),
             ).with_id(trainer_id(method, seed))
         # The pair on the held-out test split: GC as candidate, the baseline as baseline_model.
@@ -85,7 +86,7 @@ def create_pipeline(
             examples=example_gen.outputs["examples"],
             model=trainers[GC][seed].outputs["model"],
             baseline_model=trainers[BASELINE][seed].outputs["model"],
-            example_splits=["test"],
+            example_splits=[TEST_SPLIT],
             eval_config=evaluation.build_eval_config(),
         ).with_id(evaluator_id(seed))
 

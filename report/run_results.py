@@ -212,7 +212,7 @@ def _evaluator_check(evaluation_uri: str) -> tfma_results.EvaluatorCheck:
 
 def _present(artifact: Optional[types.Artifact], producer: str) -> types.Artifact:
     if artifact is None:
-        raise LookupError(f"{producer} did not run")
+        raise LookupError(f"{producer} step did not run")
     return artifact
 
 
@@ -272,8 +272,8 @@ def load_run_results(artifacts: RunArtifacts, run: Optional[RunInfo] = None) -> 
         evaluator_check=_optional(notes, "evaluator check",
                                   lambda: _evaluator_check(artifacts.evaluations[seed].uri)),
         statistics=_optional(notes, "statistics", lambda: data_statistics.load_split_statistics(
-            _present(artifacts.statistics, "StatisticsGen"))),
+            _present(artifacts.statistics, "the StatisticsGen"))),
         anomalies=_optional(notes, "anomalies", lambda: data_statistics.load_anomalies(
-            _present(artifacts.anomalies, "ExampleValidator"))),
+            _present(artifacts.anomalies, "the ExampleValidator"))),
         notes=notes,
     )
