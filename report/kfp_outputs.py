@@ -20,7 +20,8 @@ MEAN_DIFFERENCE = "mean_difference"
 INTERVAL_LOW, INTERVAL_HIGH = "interval_95_low", "interval_95_high"
 P_VALUE = "p_value"
 SEEDS = "seeds"
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]<>()#+!|~")
+# Characters that can start markup inside a line (emphasis, code, links and images, HTML, table cells).
+_MARKDOWN_SPECIAL = frozenset("\\`*_[]<>|~")
 
 
 def scalar_metrics(results: RunResults) -> Dict[str, float]:

@@ -23,7 +23,7 @@ from tfx import types
 from report import data_statistics, tfma_results
 from results.ingestion import REJECTED_CSV, SUMMARY_JSON, IngestionSummary
 from results.records import Number, Record, read_text
-from results.selection import SELECTION_FILE, SelectionRecord
+from results.selection import SELECTION_FILE, TOLERANCE, SelectionRecord
 from trainer.config import BASELINE, GC, METHODS
 from trainer.features import DECISION_THRESHOLD, SPLIT_NAMES
 from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
@@ -33,8 +33,6 @@ TIE = "tie"
 # Names TFMA/Keras give to metrics where smaller is better; any other metric counts as higher-is-better.
 LOWER_IS_BETTER_METRICS = frozenset({"loss", "binary_crossentropy", "mean_squared_error", "mean_absolute_error",
                                      "expected_calibration_error"})
-# Two values closer than this count as equal: TFMA's metrics are float32 (the push rule uses the same).
-TOLERANCE = 1e-6
 
 ValueT = TypeVar("ValueT")
 

@@ -9,6 +9,9 @@ from results.paired_statistics import Study
 from results.records import Number, Record
 
 SELECTION_FILE = "selection.json"
+# Two scores closer than this count as equal. TFMA's metrics are float32: 1e-6 absorbs rounding (a float32 step
+# just below 1.0 is 6e-8) yet is far below what one example changes on any test set under a million examples.
+TOLERANCE = 1e-6
 
 
 class Candidate(Record):

@@ -59,7 +59,7 @@ def test_markdown_states_the_verdict_the_seeds_and_the_push_and_escapes_the_runs
     assert text.startswith("# No detectable difference between GC and the baseline")
     assert "| 42 | 0.8750 | 0.7500 | +0.1250 | 2 / 1 |" in text and "| 43 | 0.7500 | 0.7500 | +0.0000 |" in text
     assert "## What was pushed, and why" in text
-    assert "<script>" not in text and "\\<script\\>alert\\(1\\)\\</script\\>" in text
+    assert "<script>" not in text and "\\<script\\>alert(1)\\</script\\>" in text
 
 
 # ---------------------------------------------------------------------------------------------------------------

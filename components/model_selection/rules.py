@@ -12,14 +12,10 @@ import math
 from typing import Optional, Sequence
 
 from results import paired_statistics
-from results.selection import Candidate, Choice, ServingModel
+from results.selection import TOLERANCE, Candidate, Choice, ServingModel
 from trainer.config import BASELINE, GC
 
 PRIMARY_METRIC = "binary_accuracy"  # what the verdict compares, as TFMA names it
-
-# Two values closer than this count as equal. TFMA's metrics are float32: 1e-6 absorbs rounding (a float32 step
-# just below 1.0 is 6e-8) yet is far below what one example changes on any test set under a million examples.
-TOLERANCE = 1e-6
 
 RULE = ("The method the verdict favours is pushed (the baseline, the simpler model, unless GC is better), as its "
         "seed with the best eval-split accuracy (then lowest eval log loss); it must meet the quality floor on "
