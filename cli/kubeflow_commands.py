@@ -104,8 +104,8 @@ def _with_data_fingerprint(package_path: str, parameters: Dict[str, object],
     completed, fingerprint = data_fingerprint.complete_parameters(package_lib.read_package(package_path),
                                                                   parameters, environment)
     if fingerprint:
-        print(f"Data fingerprint: {fingerprint.value} ({fingerprint.objects} objects below {fingerprint.data_root})",
-              flush=True)
+        objects = f"{fingerprint.objects} object{'' if fingerprint.objects == 1 else 's'}"
+        print(f"Data fingerprint: {fingerprint.value} ({objects} below {fingerprint.data_root})", flush=True)
     return completed
 
 
