@@ -24,6 +24,7 @@ setuptools.setup(
         "apache-beam[gcp,aws]",
         "tensorflow-datasets",
         "kfp",
+        "kfp-kubernetes",  # validates the compiled package's Kubernetes platform document (kubeflow/package.py)
         "tensorflow-io",  # s3:// for TensorFlow (Kubeflow's MinIO); kubeflow/task_entrypoint.py imports it
         "Pillow",
         "matplotlib",

@@ -6,25 +6,29 @@ import os
 import sys
 import tempfile
 import warnings
-from typing import Dict
+from typing import Dict, Mapping
 
 from cli.errors import UserError
 from cli.experiment_flags import add_experiment_arguments, experiment_from_arguments
 
 
 def _kubeflow_compile(args: argparse.Namespace) -> int:
-    from kubeflow import errors, options
+    from kubeflow import errors, object_storage, options
 
     experiment = experiment_from_arguments(args)
     try:
         # Flags are checked before TFX is imported (seconds), so a typo fails at once.
+        storage = object_storage.ObjectStorage(
+            endpoint=args.s3_endpoint, credentials_secret=args.s3_credentials_secret,
+            access_key_field=args.s3_access_key_field, secret_key_field=args.s3_secret_key_field,
+            region=args.s3_region)
         compile_options = options.CompileOptions(
             image=args.image, pipeline_root=args.pipeline_root, data_root=args.data_root, experiment=experiment,
             gpus=args.gpus,
             trainer_cpu=args.trainer_cpu, trainer_memory_gb=args.trainer_memory, schema_path=args.schema_path,
             serving_model_dir=args.serving_model_dir,
             beam_pipeline_args=tuple(args.beam_arg) if args.beam_arg else options.DEFAULT_BEAM_ARGS,
-            pipeline_name=args.pipeline_name, enable_cache=not args.no_cache)
+            pipeline_name=args.pipeline_name, enable_cache=not args.no_cache, object_storage=storage)
         with warnings.catch_warnings():
             if not args.verbose:
                 # Importing TFX wakes TensorFlow and Google clients, which print pages of start-up notices; compiling
@@ -39,6 +43,10 @@ def _kubeflow_compile(args: argparse.Namespace) -> int:
     gpus = f"{compile_options.gpus} GPU(s)" if compile_options.gpus else "no GPU"
     print(f"Wrote {args.output}: {len(package.pipeline_spec.root.dag.tasks)} tasks on {compile_options.image}, "
           f"{gpus} per Trainer, pipeline root {package.default_pipeline_root}.")
+    if storage.endpoint or storage.credentials_secret:
+        secret = (f", keys from secret {storage.credentials_secret} ({storage.access_key_field}, "
+                  f"{storage.secret_key_field})" if storage.credentials_secret else "")
+        print(f"Every task reaches S3 at {storage.endpoint or 'the AWS default endpoint'}{secret}.")
     print(f"Dry-run it here with: gc-tfx kubeflow run-local --package {args.output} --pipeline-root "
           f"{package.default_pipeline_root}")
     print(f"Submit it with: gc-tfx kubeflow submit --host URL --package {args.output}")
@@ -49,12 +57,14 @@ def _kubeflow_submit(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or args.poll_interval <= 0:
         raise UserError(f"--timeout and --poll-interval must be positive, got {args.timeout} and "
                         f"{args.poll_interval}.")
-    from kubeflow import errors, submit
+    from kubeflow import errors, sign_in, submit
 
     try:
-        submitter = submit.Submitter(args.host, namespace=args.namespace)
+        signed_in = sign_in.sign_in_from(args.token_file, args.cookies)
+        parameters = _with_data_fingerprint(args.package, _parameter_values(args.parameter), os.environ)
+        submitter = submit.Submitter(args.host, namespace=args.namespace, sign_in=signed_in)
         run = submitter.submit(args.package, experiment=args.experiment, run_name=args.run_name,
-                               pipeline_root=args.pipeline_root, parameters=_parameter_values(args.parameter))
+                               pipeline_root=args.pipeline_root, parameters=parameters)
         print(f"Run id: {run.run_id}")
         print(f"Run URL: {run.run_url}")
         print(f"Pipeline root: {run.pipeline_root or 'the cluster default (kfp-launcher ConfigMap)'}")
@@ -85,6 +95,20 @@ def _parameter_values(pairs) -> Dict[str, object]:
     return values
 
 
+def _with_data_fingerprint(package_path: str, parameters: Dict[str, object],
+                           environment: Mapping[str, str]) -> Dict[str, object]:
+    """`parameters` plus the data fingerprint the package's cache needs, computed from the data root's listing."""
+    from kubeflow import data_fingerprint
+    from kubeflow import package as package_lib
+
+    completed, fingerprint = data_fingerprint.complete_parameters(package_lib.read_package(package_path),
+                                                                  parameters, environment)
+    if fingerprint:
+        objects = f"{fingerprint.objects} object{'' if fingerprint.objects == 1 else 's'}"
+        print(f"Data fingerprint: {fingerprint.value} ({objects} below {fingerprint.data_root})", flush=True)
+    return completed
+
+
 def _image_environment() -> Dict[str, str]:
     """This shell's environment with what the Dockerfile sets for every task: Keras 2, and tcmalloc when installed."""
     from cli import allocator
@@ -106,11 +130,12 @@ def _kubeflow_run_local(args: argparse.Namespace) -> int:
         print(f"      {task.name} done in {task.seconds:.1f} s", flush=True)
 
     print(f"Running {args.package} as {contract.value} would; task logs in {work_dir}", flush=True)
+    environment = _image_environment()
     try:
+        parameters = _with_data_fingerprint(args.package, _parameter_values(args.parameter), environment)
         run = local_executor.run_package(args.package, args.pipeline_root, work_dir=work_dir, run_id=run_id,
-                                         contract=contract, parameters=_parameter_values(args.parameter),
-                                         environment=_image_environment(), on_task_start=started,
-                                         on_task_end=finished)
+                                         contract=contract, parameters=parameters, environment=environment,
+                                         on_task_start=started, on_task_end=finished)
     except errors.KubeflowError as error:
         raise UserError(str(error)) from error
     total = sum(task.seconds for task in run.tasks)
@@ -123,7 +148,8 @@ def _kubeflow_run_local(args: argparse.Namespace) -> int:
 
 
 def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
-    from kubeflow import options  # Flag defaults only: no TFX, no KFP SDK, so `--help` stays instant.
+    # Flag defaults only: no TFX, no KFP SDK, so `--help` stays instant.
+    from kubeflow import data_fingerprint, object_storage, options
 
     kubeflow = subparsers.add_parser("kubeflow", help="Compile the pipeline for Kubeflow Pipelines v2, dry-run the "
                                                       "package here, submit it.")
@@ -159,6 +185,24 @@ def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
                                      f"(default: {' '.join(options.DEFAULT_BEAM_ARGS)}).")
     compile_parser.add_argument("--pipeline-name", default=options.DEFAULT_PIPELINE_NAME,
                                 help=f"Pipeline name on the server (default: {options.DEFAULT_PIPELINE_NAME}).")
+    storage = compile_parser.add_argument_group(
+        "object storage", "S3 (Kubeflow's MinIO) for every task: the endpoint goes into each task's env, the keys "
+                          "come from a Kubernetes secret in the run's namespace.")
+    storage.add_argument("--s3-endpoint", metavar="URL",
+                         help="The S3 server as the tasks reach it, e.g. http://minio-service.kubeflow:9000; https "
+                              "turns certificate checks on (default: none set, the AWS endpoint).")
+    storage.add_argument("--s3-credentials-secret", metavar="NAME",
+                         help="Secret whose keys become AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in every task, "
+                              "e.g. mlpipeline-minio-artifact (default: none, the cluster provides them).")
+    storage.add_argument("--s3-access-key-field", metavar="KEY",
+                         help=f"The secret's key holding the access key id (default: "
+                              f"{object_storage.DEFAULT_ACCESS_KEY_FIELD}).")
+    storage.add_argument("--s3-secret-key-field", metavar="KEY",
+                         help=f"The secret's key holding the secret access key (default: "
+                              f"{object_storage.DEFAULT_SECRET_KEY_FIELD}).")
+    storage.add_argument("--s3-region",
+                         help=f"Region both S3 clients sign with (default: {object_storage.DEFAULT_REGION} with "
+                              "--s3-endpoint, else the clients' own).")
     add_experiment_arguments(compile_parser)
     compile_parser.add_argument("--no-cache", action="store_true",
                                 help="Compile with KFP caching off, so every run recomputes every task.")
@@ -176,8 +220,17 @@ def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
                                help="Object-store URI for this run's outputs (default: the compile-time root).")
     submit_parser.add_argument("--parameter", action="append", metavar="NAME=VALUE",
                                help="A value for a root parameter of the package (JSON, or a bare string); "
-                                    "the others get their defaults.")
+                                    f"the others get their defaults, and {data_fingerprint.PARAMETER} the "
+                                    "fingerprint of the data root's listing.")
     submit_parser.add_argument("--namespace", help="Kubernetes namespace of multi-user Kubeflow deployments.")
+    submit_parser.add_argument("--token-file", metavar="FILE",
+                               help="Sign in with the bearer token in FILE, e.g. written by `kubectl -n NAMESPACE "
+                                    "create token default-editor` (default: the pod's service-account token at "
+                                    "$KF_PIPELINES_SA_TOKEN_PATH or /var/run/secrets/kubeflow/pipelines/token when "
+                                    "it exists, else none).")
+    submit_parser.add_argument("--cookies", metavar="VALUE",
+                               help="Sign in with a browser session's Cookie header: 'authservice_session=...' "
+                                    "(Dex) or 'oauth2_proxy_kubeflow=...' (oauth2-proxy).")
     submit_parser.add_argument("--wait", action="store_true",
                                help="Wait for the run to finish; exit 1 unless it SUCCEEDED.")
     submit_parser.add_argument("--timeout", type=float, default=86400.0, metavar="SECONDS",
@@ -192,7 +245,8 @@ def add_kubeflow_commands(subparsers: argparse._SubParsersAction) -> None:
     run_local_parser.add_argument("--package", required=True, help="The .yaml file `gc-tfx kubeflow compile` wrote.")
     run_local_parser.add_argument("--pipeline-root", required=True,
                                   help="Object-store URI for the run's outputs (s3://, gs:// or minio://; for s3 "
-                                       "set S3_ENDPOINT and AWS credentials as kubeflow/README.md says).")
+                                       "the tasks use the compiled endpoint unless this shell sets one, and the "
+                                       "AWS keys from this shell).")
     run_local_parser.add_argument("--vertex", action="store_true",
                                   help="Behave as Vertex AI does (typed input artifacts, the ExampleGen driver hook) "
                                        "instead of open-source KFP.")

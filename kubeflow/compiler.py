@@ -1,32 +1,35 @@
 """Compiles the pipeline `gc-tfx run` executes locally into a Kubeflow Pipelines v2 package (YAML, schema 2.1.0).
 
 Same `create_pipeline`, different runner inputs: locations on the cluster instead of this machine, the image's
-schema file, no metadata connection (KFP brings its own ML Metadata), GPUs on the Trainers. The package is read
-back and checked the way the KFP client and server read it before compile returns.
+schema file, no metadata connection (KFP brings its own ML Metadata), GPUs on the Trainers, and the data
+fingerprint as a root parameter. TFX's runner emits neither environment nor secrets, so the object storage
+settings are added to the compiled spec of every executor afterwards, whatever components the pipeline has. The
+package is read back and checked the way the KFP client and server read it before compile returns.
 """
 import os
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 from absl import logging
 from tfx import version as tfx_version
+from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 import pipeline as pipeline_package
+from kubeflow import data_fingerprint, object_storage
 from kubeflow import options as options_lib
 from kubeflow import package as package_lib
 from kubeflow import resources
 from kubeflow import task_entrypoint
 from kubeflow.errors import OptionError
 from pipeline import pipeline as pipeline_lib
-from pipeline.experiment import EXAMPLE_GEN_ID
 
-# Open-source KFP never runs the ExampleGen driver hook that fingerprints the data, so its cache key for ImageExampleGen
-# holds only the data folder's name: a changed folder would be served from the cache. ImageExampleGen always runs
-# (it fingerprints the content itself); ModelSelection too, since the serving model it must beat is not an input.
-UNCACHED_TASKS = (EXAMPLE_GEN_ID, *pipeline_lib.ALWAYS_RUN)
+# ModelSelection always runs: the serving model it must beat is not among its inputs. ImageExampleGen is cached: open-
+# source KFP runs no ExampleGen driver to fingerprint the data, so the fingerprint is a root parameter instead, and
+# KFP's cache key holds every input parameter's value.
+UNCACHED_TASKS = pipeline_lib.ALWAYS_RUN
 
 
 def build_pipeline(options: options_lib.CompileOptions) -> tfx_pipeline.Pipeline:
@@ -41,6 +44,8 @@ def build_pipeline(options: options_lib.CompileOptions) -> tfx_pipeline.Pipeline
         enable_cache=options.enable_cache,
         beam_pipeline_args=list(options.beam_pipeline_args),
         metadata_connection_config=None,
+        # No default: a run must say which data it reads, else the cache would serve the last run's examples.
+        data_fingerprint=data_types.RuntimeParameter(name=data_fingerprint.PARAMETER, ptype=str),
     )
     resources.apply_to_trainers(
         pipeline, options.experiment,
@@ -48,7 +53,8 @@ def build_pipeline(options: options_lib.CompileOptions) -> tfx_pipeline.Pipeline
     return pipeline
 
 
-def _pipeline_spec(options: options_lib.CompileOptions) -> Dict[str, Any]:
+def _pipeline_spec(options: options_lib.CompileOptions) -> Tuple[Dict[str, Any], Optional[Dict[str, Any]]]:
+    """The pipeline spec, and the platform spec (the secrets every executor reads) or None."""
     config = kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
         default_image=options.image, default_commands=task_entrypoint.COMMAND, use_pipeline_spec_2_1=True)
     job = kubeflow_v2_dag_runner.KubeflowV2DagRunner(config).run(build_pipeline(options), write_out=False)
@@ -63,7 +69,7 @@ def _pipeline_spec(options: options_lib.CompileOptions) -> Dict[str, Any]:
         hook = executor.get("container", {}).get("lifecycle", {}).get("preCacheCheck")
         if hook:
             hook["command"] = list(task_entrypoint.DRIVER_COMMAND)
-    return spec
+    return spec, object_storage.wire_into(spec, options.object_storage)
 
 
 def _paths_of_this_machine() -> List[str]:
@@ -93,8 +99,9 @@ def compile_package(options: options_lib.CompileOptions, output_path: str) -> pa
     if not output_path.endswith(package_lib.PACKAGE_SUFFIXES):
         raise OptionError(f"--output must end with .yaml or .yml (the KFP client refuses other names), "
                           f"got {output_path!r}.")
-    spec = _pipeline_spec(options)
-    text = _header(options, spec) + yaml.safe_dump(spec, sort_keys=True)
+    spec, platform_spec = _pipeline_spec(options)
+    documents = [spec] if platform_spec is None else [spec, platform_spec]
+    text = _header(options, spec) + yaml.safe_dump_all(documents, sort_keys=True)
     _check_nothing_local(text)
     output_dir = os.path.dirname(os.path.abspath(output_path))
     os.makedirs(output_dir, exist_ok=True)

@@ -14,6 +14,8 @@ metadata/client.go), or Vertex AI with `Contract.VERTEX`:
 - Only Vertex AI runs the ExampleGen `preCacheCheck` hook, before the executor, with the same ExecutorInput.
 - Resolver executors are refused, as the open-source backend refuses them; output URIs must be gs://, s3://
   or minio://.
+- Each task's environment is the executor's compiled `env` under this shell's values (the shell wins). What the
+  platform spec fills from a Kubernetes secret (the S3 keys) cannot be read here: it must be in the shell.
 
 Nothing is cached: a dry run executes every task.
 """
@@ -29,6 +31,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 from google.protobuf import json_format, struct_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from kubeflow import object_storage
 from kubeflow import options as options_lib
 from kubeflow import package as package_lib
 from kubeflow import uris
@@ -288,7 +291,7 @@ def _run_task(run: _Run, task_name: str) -> TaskRun:
     output_file = os.path.join(output_dir, OUTPUT_METADATA_FILE)
     container = run.container(task_name)
     executor_input = run.executor_input(task_name, output_file)
-    environment = dict(run.environment, **{variable.name: variable.value for variable in container.env})
+    environment = object_storage.task_environment(container.env, run.environment)
     if run.contract is Contract.VERTEX and container.lifecycle.HasField("pre_cache_check"):
         hook = container.lifecycle.pre_cache_check
         _run_command(task_name, "the ExampleGen driver hook",
@@ -327,12 +330,27 @@ def run_package(package_path: str, pipeline_root: str, *, work_dir: str, run_id:
     order = task_order(package.pipeline_spec)
     for name in order:
         run.container(name)  # a resolver or sub-DAG fails the run before any task starts
+    _check_secret_variables(package, run.environment)
     finished = []
     for index, name in enumerate(order, start=1):
         on_task_start(index, len(order), name)
         finished.append(_run_task(run, name))
         on_task_end(finished[-1])
     return LocalRun(run_id=run_id, run_root=run.run_root, work_dir=work_dir, tasks=finished)
+
+
+def _check_secret_variables(package: package_lib.PipelinePackage, environment: Mapping[str, str]) -> None:
+    """Raises PackageError unless this shell sets every variable the package fills from a secret."""
+    missing: Dict[str, set] = {}
+    for config in package.kubernetes_configs().values():
+        for secret, variables in object_storage.secret_variables(config).items():
+            missing.setdefault(secret, set()).update(name for name in variables if not environment.get(name))
+    missing = {secret: names for secret, names in missing.items() if names}
+    if missing:
+        described = "; ".join(f"{', '.join(sorted(names))} from secret {secret!r}" for secret, names in
+                              sorted(missing.items()))
+        raise PackageError(f"The package gives its tasks {described}, which a run on this machine cannot read: "
+                           "export them in this shell (the values of that secret's keys) and run again.")
 
 
 def _this_checkout() -> str:

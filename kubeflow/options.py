@@ -10,6 +10,7 @@ from typing import Optional, Tuple
 
 from kubeflow import names, uris
 from kubeflow.errors import OptionError
+from kubeflow.object_storage import ObjectStorage
 from pipeline.experiment import ExperimentConfig
 
 # The Dockerfile's WORKDIR: the repository's packages are copied there and installed in place (pip -e), so the
@@ -58,6 +59,7 @@ class CompileOptions:
     beam_pipeline_args: Tuple[str, ...] = DEFAULT_BEAM_ARGS
     pipeline_name: str = DEFAULT_PIPELINE_NAME
     enable_cache: bool = True
+    object_storage: ObjectStorage = dataclasses.field(default_factory=ObjectStorage)
 
     def __post_init__(self) -> None:
         _check_image(self.image)

@@ -2,13 +2,15 @@
 
 The client (kfp 2.5) loads the YAML's first document into a `PipelineSpec` and any later ones into a
 `PlatformSpec`; the API server (KFP 2.x) rejects any schema version but 2.1.0, needs a DNS-style pipeline name,
-and its Argo compiler fails on TFX Resolver nodes ("resolver not implemented yet").
+and its Argo compiler fails on TFX Resolver nodes ("resolver not implemented yet"). The backend reads each
+executor's Kubernetes settings (secrets as env) as kfp-kubernetes' `KubernetesExecutorConfig`.
 """
 import dataclasses
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 from google.protobuf import json_format, struct_pb2
+from kfp.kubernetes import kubernetes_executor_config_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from kubeflow import names
@@ -16,6 +18,7 @@ from kubeflow.errors import PackageError
 
 KFP_SCHEMA_VERSION = "2.1.0"
 PACKAGE_SUFFIXES = (".yaml", ".yml")
+KUBERNETES_PLATFORM = "kubernetes"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +41,14 @@ class PipelinePackage:
         """The executors (images, commands, resources), stored in the spec as a Struct."""
         return json_format.ParseDict(json_format.MessageToDict(self.pipeline_spec.deployment_spec),
                                      pipeline_spec_pb2.PipelineDeploymentConfig())
+
+    def kubernetes_configs(self) -> Dict[str, Dict[str, Any]]:
+        """{executor label: its Kubernetes settings as a dict}, from the platform spec (empty when it has none)."""
+        platforms = self.platform_spec.platforms
+        if KUBERNETES_PLATFORM not in platforms:
+            return {}
+        return {label: json_format.MessageToDict(config)
+                for label, config in platforms[KUBERNETES_PLATFORM].deployment_spec.executors.items()}
 
 
 def read_package(path: str) -> PipelinePackage:
@@ -87,6 +98,20 @@ def check_kfp_accepts(package: PipelinePackage) -> None:
     if resolvers:
         raise PackageError(f"{package.path!r} contains TFX Resolver nodes ({', '.join(resolvers)}), which "
                            "open-source Kubeflow Pipelines v2 cannot run.")
+    _check_kubernetes_configs(package)
+
+
+def _check_kubernetes_configs(package: PipelinePackage) -> None:
+    executors = package.deployment_config().executors
+    for label, config in package.kubernetes_configs().items():
+        if label not in executors:
+            raise PackageError(f"{package.path!r} has Kubernetes settings for executor {label!r}, which it does "
+                               "not have.")
+        try:
+            json_format.ParseDict(config, kubernetes_executor_config_pb2.KubernetesExecutorConfig())
+        except json_format.ParseError as error:
+            raise PackageError(f"{package.path!r}: the Kubernetes settings of executor {label!r} are not a "
+                               f"KubernetesExecutorConfig the KFP backend can read: {error}") from error
 
 
 def root_parameters(package: PipelinePackage,

@@ -1,4 +1,5 @@
-"""Uploads a compiled package to Kubeflow Pipelines and starts a run through `kfp.Client` (the v2beta1 API).
+"""Uploads a compiled package to Kubeflow Pipelines and starts a run through `kfp.Client` (the v2beta1 API),
+signed in as `sign_in.SignIn` says.
 
 The package becomes the pipeline named by its pipelineInfo.name, or a new version of it when that pipeline already
 exists (the server keeps names unique), and the run starts from that version, so the UI shows which package each
@@ -20,6 +21,7 @@ from google.protobuf import json_format
 from kubeflow import connection, uris
 from kubeflow import package as package_lib
 from kubeflow.errors import ServerError
+from kubeflow.sign_in import SignIn
 
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "SKIPPED", "CANCELED"})
 _DESCRIPTION = "gc-tfx: one CNN trained with and without Gradient Centralization; the better model is pushed."
@@ -56,23 +58,25 @@ def _client_output_to_log() -> Iterator[None]:
 class Submitter:
     """Talks to one Kubeflow Pipelines endpoint; connects (and fails fast when unreachable) on first use."""
 
-    def __init__(self, host: str, namespace: Optional[str] = None):
+    def __init__(self, host: str, namespace: Optional[str] = None, sign_in: SignIn = SignIn()):
         self._host = connection.normalize_host(host)
         self._namespace = namespace
+        self._sign_in = sign_in
 
     @functools.cached_property
     def _client(self) -> Any:
-        connection.probe(self._host)
+        connection.probe(self._host, self._sign_in.headers(), self._sign_in.described())
         with warnings.catch_warnings(), _client_output_to_log(), \
-                connection.translated_errors(self._host, "report its health"):
+                connection.translated_errors(self._host, "report its health", self._sign_in.described()):
             warnings.simplefilter("ignore", FutureWarning)  # "This client only works with KFP v2.0.0-beta.2+"
-            return kfp.Client(host=self._host, namespace=self._namespace or "kubeflow")
+            return kfp.Client(host=self._host, namespace=self._namespace or "kubeflow",
+                              **self._sign_in.client_arguments())
 
     def run_url(self, run_id: str) -> str:
         return f"{self._host}/#/runs/details/{run_id}"
 
     def _call(self, step: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with _client_output_to_log(), connection.translated_errors(self._host, step):
+        with _client_output_to_log(), connection.translated_errors(self._host, step, self._sign_in.described()):
             return function(*args, **kwargs)
 
     def _upload(self, package: package_lib.PipelinePackage, version_name: str) -> Tuple[str, str]:

@@ -1,11 +1,12 @@
 """`create_pipeline`: the gc-tfx graph, a pure factory. Runners (local, Kubeflow) compute every path."""
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from ml_metadata.proto import metadata_store_pb2
 # TFX's classes from the modules that define them, not through `tfx.v1`, whose import also loads every extension and
 # the Google Cloud SDKs: 3 s at every start (tests/test_structure.py).
 from tfx import components as tfx_components
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
+from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import pusher_pb2, trainer_pb2, transform_pb2
 
@@ -39,10 +40,16 @@ def create_pipeline(
     enable_cache: bool = True,
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    data_fingerprint: Optional[Union[str, data_types.RuntimeParameter]] = None,
 ) -> tfx_pipeline.Pipeline:
-    """Returns the pipeline training the seed CNN with and without GC per seed and pushing the better model."""
+    """Returns the pipeline training the seed CNN with and without GC per seed and pushing the better model.
+
+    `data_fingerprint` is for orchestrators that run no ExampleGen driver (open-source Kubeflow): a value that
+    changes with the data, so that their cache key for ImageExampleGen does.
+    """
     # Encoded images + labels from DATA/{train,test}/{horses,humans}; bad files listed in rejected.csv.
-    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent).with_id(ids.EXAMPLE_GEN_ID)
+    example_gen = ImageExampleGen(input_base=data_root, eval_percent=experiment.eval_percent,
+                                  data_fingerprint=data_fingerprint).with_id(ids.EXAMPLE_GEN_ID)
 
     # Statistics against a curated schema; anomalies stop the run before any training.
     statistics_gen = tfx_components.StatisticsGen(

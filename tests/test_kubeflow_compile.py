@@ -1,7 +1,8 @@
 """`gc-tfx kubeflow compile`: the package open-source KFP v2 gets, read back exactly as the KFP client reads it.
 
 Two packages are compiled once per module (importing TFX dominates; compiling takes a fraction of a second):
-one of three seeds with GPUs and CPU/memory limits on the Trainers, one of the default single seed with none.
+one of three seeds with GPUs and CPU/memory limits on the Trainers and Kubeflow's MinIO wired in, one of the
+default single seed with none of these.
 """
 import json
 import os
@@ -11,10 +12,14 @@ import pytest
 import yaml
 from google.protobuf import json_format
 from kfp.client import client as kfp_client
+from kfp.kubernetes import kubernetes_executor_config_pb2
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 import pipeline as pipeline_package
 from cli import main as cli
+from kubeflow import local_executor
+from kubeflow import package as package_lib
+from kubeflow.errors import PackageError
 
 IMAGE = "registry.example/team/gc-tfx:1.0"
 PIPELINE_ROOT = "gs://gc-bucket/pipeline-root"
@@ -26,6 +31,12 @@ EXPECTED_TASKS = {"ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "Exampl
                   "Transform", *TRAINERS, *EVALUATORS, "ModelSelection", "Pusher", "Review"}
 ONE_SEED_TASKS = (EXPECTED_TASKS - TRAINERS - EVALUATORS) | {"trainer_gc_seed42", "trainer_baseline_seed42",
                                                               "evaluator_seed42"}
+MINIO = "http://minio-service.kubeflow:9000"
+MINIO_FLAGS = ("--s3-endpoint", MINIO, "--s3-credentials-secret", "mlpipeline-minio-artifact")
+GPU_FLAGS = ("--gpus", "2", "--trainer-cpu", "8", "--trainer-memory", "30.5", "--epochs", "3", "--seeds", "3",
+             *MINIO_FLAGS)
+MINIO_ENV = {"S3_ENDPOINT": MINIO, "AWS_ENDPOINT_URL": MINIO, "S3_VERIFY_SSL": "0", "AWS_REGION": "us-east-1",
+             "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def compile_package(output_path, *extra_flags: str) -> None:
@@ -37,6 +48,10 @@ def compile_package(output_path, *extra_flags: str) -> None:
 def read_like_the_kfp_client(path) -> pipeline_spec_pb2.PipelineSpec:
     """kfp 2.5's own reader, the one `Client.upload_pipeline`/`run_pipeline` use on a package file."""
     return kfp_client._extract_pipeline_yaml(str(path)).pipeline_spec  # pylint: disable=protected-access
+
+
+def platform_spec_like_the_kfp_client(path) -> pipeline_spec_pb2.PlatformSpec:
+    return kfp_client._extract_pipeline_yaml(str(path)).platform_spec  # pylint: disable=protected-access
 
 
 def executors(spec: pipeline_spec_pb2.PipelineSpec):
@@ -57,8 +72,7 @@ def constant(spec: pipeline_spec_pb2.PipelineSpec, task: str, parameter: str) ->
 @pytest.fixture(scope="module")
 def gpu_package(tmp_path_factory):
     path = tmp_path_factory.mktemp("gpu") / "pipeline.yaml"
-    compile_package(path, "--gpus", "2", "--trainer-cpu", "8", "--trainer-memory", "30.5", "--epochs", "3",
-                    "--seeds", "3")
+    compile_package(path, *GPU_FLAGS)
     return path
 
 
@@ -186,11 +200,117 @@ def test_beam_args_and_caching_follow_the_flags(gpu_package, cpu_package):
     custom = task_executor(custom_spec, "StatisticsGen").container.args
     assert "--direct_num_workers=4" in custom and "--direct_running_mode=multi_processing" not in custom
     default_spec = read_like_the_kfp_client(gpu_package)
-    # Every task is cached but ModelSelection (the serving model it must beat is not among its inputs) and
-    # ImageExampleGen (open-source KFP runs no driver to fingerprint the data, so its key misses a changed folder).
+    # Every task is cached but ModelSelection: the serving model it must beat is not among its inputs.
     assert {name for name, task in default_spec.root.dag.tasks.items() if not task.caching_options.enable_cache} == {
-        "ImageExampleGen", "ModelSelection"}
+        "ModelSelection"}
     assert not any(task.caching_options.enable_cache for task in custom_spec.root.dag.tasks.values())
+
+
+def test_image_example_gen_is_cached_on_the_data_fingerprint_root_parameter(gpu_package):
+    """KFP's cache key holds the task's input parameter values: the fingerprint, the folder's name and the rest."""
+    spec = read_like_the_kfp_client(gpu_package)
+    [root_parameter] = spec.root.input_definitions.parameters.items()
+    assert root_parameter[0] == "data_fingerprint"
+    assert root_parameter[1].parameter_type == pipeline_spec_pb2.ParameterType.STRING
+    assert not root_parameter[1].HasField("default_value")  # a run must say which data it reads
+    example_gen = spec.root.dag.tasks["ImageExampleGen"]
+    assert example_gen.caching_options.enable_cache
+    assert example_gen.inputs.parameters["data_fingerprint"].component_input_parameter == "data_fingerprint"
+    assert constant(spec, "ImageExampleGen", "input_base") == DATA_ROOT
+    readers = [name for name, task in spec.root.dag.tasks.items()
+               if any(value.component_input_parameter for value in task.inputs.parameters.values())]
+    assert readers == ["ImageExampleGen"]  # the fingerprint reaches the other tasks only through the examples
+
+
+def _own_cache_key(spec: pipeline_spec_pb2.PipelineSpec, task_name: str, root_values: dict) -> str:
+    """What open-source KFP's GenerateCacheKey takes from the task itself: its input parameter values, output
+    definitions, command, arguments and image (not env, not secrets). Input artifacts are handled by the caller."""
+    task = spec.root.dag.tasks[task_name]
+    parameters = {key: root_values[value.component_input_parameter] if value.component_input_parameter
+                  else json_format.MessageToDict(value.runtime_value.constant)
+                  for key, value in task.inputs.parameters.items()}
+    component = spec.components[task.component_ref.name]
+    container = task_executor(spec, task_name).container
+    return json.dumps([parameters, json_format.MessageToDict(component.output_definitions),
+                       list(container.command), list(container.args), container.image], sort_keys=True)
+
+
+def tasks_that_rerun(previous, following, previous_values: dict, following_values: dict) -> set:
+    """The tasks of `following` that KFP runs again after a run of `previous`: uncached ones, those whose own key
+    changed, and those after a task that ran again (its new output artifacts have new ML Metadata ids)."""
+    rerun = set()
+    for name in local_executor.task_order(following):
+        task = following.root.dag.tasks[name]
+        if (not task.caching_options.enable_cache or set(task.dependent_tasks) & rerun
+                or _own_cache_key(following, name, following_values)
+                != _own_cache_key(previous, name, previous_values)):
+            rerun.add(name)
+    return rerun
+
+
+def test_an_unchanged_bucket_with_another_quality_floor_reruns_only_the_selection_push_and_review(gpu_package,
+                                                                                                    tmp_path):
+    first = read_like_the_kfp_client(gpu_package)
+    stricter = tmp_path / "stricter.yaml"
+    compile_package(stricter, *GPU_FLAGS, "--quality-floor", "0.9")
+    same_data = {"data_fingerprint": "objects:40,sha256:0f"}
+
+    assert tasks_that_rerun(first, read_like_the_kfp_client(stricter), same_data, same_data) == {
+        "ModelSelection", "Pusher", "Review"}
+    assert tasks_that_rerun(first, first, same_data, same_data) == {"ModelSelection", "Pusher", "Review"}
+    # Other data: everything that reads it, which is all but the schema import.
+    assert tasks_that_rerun(first, first, same_data, {"data_fingerprint": "objects:41,sha256:7a"}) == set(
+        first.root.dag.tasks) - {"ImportSchemaGen"}
+
+
+def test_every_executor_reads_the_compiled_endpoint_from_its_env(gpu_package, cpu_package):
+    for label, executor in executors(read_like_the_kfp_client(gpu_package)).items():
+        assert {variable.name: variable.value for variable in executor.container.env} == MINIO_ENV, label
+    for label, executor in executors(read_like_the_kfp_client(cpu_package)).items():
+        assert not executor.container.env, label
+
+
+def test_every_executor_gets_the_secret_keys_as_aws_variables(gpu_package, cpu_package):
+    """The second YAML document, read as the KFP client reads it and checked against kfp-kubernetes' proto."""
+    platform = platform_spec_like_the_kfp_client(gpu_package).platforms["kubernetes"]
+    configs = platform.deployment_spec.executors
+    assert set(configs) == set(executors(read_like_the_kfp_client(gpu_package)))
+    for label, config in configs.items():
+        executor_config = json_format.ParseDict(json_format.MessageToDict(config),
+                                                kubernetes_executor_config_pb2.KubernetesExecutorConfig())
+        [secret] = executor_config.secret_as_env
+        assert secret.secret_name == "mlpipeline-minio-artifact", label
+        assert [(entry.secret_key, entry.env_var) for entry in secret.key_to_env] == [
+            ("accesskey", "AWS_ACCESS_KEY_ID"), ("secretkey", "AWS_SECRET_ACCESS_KEY")], label
+    assert len(list(yaml.safe_load_all(gpu_package.read_text()))) == 2
+    assert len(list(yaml.safe_load_all(cpu_package.read_text()))) == 1  # no secret, no platform document
+
+
+def test_https_turns_certificate_checks_on_and_the_secret_keys_can_be_renamed(tmp_path):
+    path = tmp_path / "tls.yaml"
+    compile_package(path, "--s3-endpoint", "https://s3.example:8443/", "--s3-credentials-secret", "team-s3",
+                    "--s3-access-key-field", "AccessKey", "--s3-secret-key-field", "SecretKey", "--s3-region",
+                    "eu-west-1")
+    executor = task_executor(read_like_the_kfp_client(path), "Transform")
+    assert {variable.name: variable.value for variable in executor.container.env} == {
+        "S3_ENDPOINT": "https://s3.example:8443", "AWS_ENDPOINT_URL": "https://s3.example:8443",
+        "S3_VERIFY_SSL": "1", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    config = platform_spec_like_the_kfp_client(path).platforms["kubernetes"].deployment_spec.executors[
+        "Transform_executor"]
+    assert json_format.MessageToDict(config) == {"secretAsEnv": [{"secretName": "team-s3", "keyToEnv": [
+        {"secretKey": "AccessKey", "envVar": "AWS_ACCESS_KEY_ID"},
+        {"secretKey": "SecretKey", "envVar": "AWS_SECRET_ACCESS_KEY"}]}]}
+
+
+def test_kubernetes_settings_the_backend_cannot_read_are_refused(gpu_package, tmp_path):
+    spec, platform = yaml.safe_load_all(gpu_package.read_text())
+    platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["Pusher_executor"]["secretAsEnv"][0][
+        "keyToEnv"][0]["envVariable"] = "AWS_ACCESS_KEY_ID"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump_all([spec, platform]))
+    with pytest.raises(PackageError, match="the Kubernetes settings of executor 'Pusher_executor' are not a "
+                                           "KubernetesExecutorConfig"):
+        package_lib.check_kfp_accepts(package_lib.read_package(str(broken)))
 
 
 def test_force_push_reaches_model_selection(tmp_path):
@@ -225,6 +345,11 @@ def test_compile_prints_what_it_wrote_and_how_to_dry_run_and_submit(tmp_path, ca
     (["--eval-percent", "60"], "--eval-percent must be a whole number from 1 to 50"),
     (["--pipeline-name", "GC_TFX"], "--pipeline-name must be lower-case letters"),
     (["--output", "pipeline.json"], "--output must end with .yaml or .yml"),
+    (["--s3-endpoint", "minio-service.kubeflow:9000"], "--s3-endpoint must be the S3 server's URL with its scheme"),
+    (["--s3-endpoint", "http://minio:9000/bucket"], "--s3-endpoint must be the S3 server's URL with its scheme"),
+    (["--s3-credentials-secret", "MinIO_Keys"], "--s3-credentials-secret must be a Kubernetes secret name"),
+    (["--s3-access-key-field", "user"], "--s3-access-key-field name keys of the secret --s3-credentials-secret"),
+    (["--s3-credentials-secret", "keys", "--s3-secret-key-field", "a key"], "--s3-secret-key-field must be a key"),
 ])
 def test_bad_flags_are_named_without_a_traceback(tmp_path, capsys, flags, message):
     arguments = {"--image": IMAGE, "--pipeline-root": PIPELINE_ROOT, "--data-root": DATA_ROOT,

@@ -26,6 +26,8 @@ import json, os, sys
 executor_input = json.loads(sys.argv[1])
 with open("executor_input.json", "w") as saved:
     json.dump(executor_input, saved)
+with open("environment.json", "w") as saved:
+    json.dump(dict(os.environ), saved)
 if sys.argv[2] == "fail":
     print("loading the examples", file=sys.stderr)
     print("ValueError: probe failure in the task", file=sys.stderr)
@@ -56,9 +58,10 @@ def container(behaviour: str = "ok", driver: bool = False):
     return {"container": spec}
 
 
-def write_package(path, *, consumer=None, producer=None, root_parameters=None, extra_task_parameters=None):
+def write_package(path, *, consumer=None, producer=None, root_parameters=None, extra_task_parameters=None,
+                  platform=None):
     """Two tasks named against their order (the consumer sorts first): z_producer makes `examples`, a_consumer
-    reads it, a root parameter and a path inside the image."""
+    reads it, a root parameter and a path inside the image; `platform`: a second YAML document."""
     typed = {"artifactType": {"instanceSchema": EXAMPLES_SCHEMA}}
     consumer_parameters = {"limit": {"componentInputParameter": "limit"},
                            "schema_file": {"runtimeValue": {"constant": "/gc-tfx/pipeline/schema/schema.pbtxt"}},
@@ -89,7 +92,7 @@ def write_package(path, *, consumer=None, producer=None, root_parameters=None, e
                                           "parameters": consumer_parameters}},
             }}},
     }
-    path.write_text(yaml.safe_dump(spec))
+    path.write_text(yaml.safe_dump_all([spec] + ([platform] if platform else [])))
     return str(path)
 
 
@@ -98,9 +101,44 @@ def run(tmp_path, package, **kwargs):
                                       image_source_root="/checkout", **kwargs)
 
 
-def saved_input(tmp_path, task: str):
-    with open(tmp_path / "work" / task / "executor_input.json", encoding="utf-8") as saved:
+def saved_input(tmp_path, task: str, name: str = "executor_input.json"):
+    with open(tmp_path / "work" / task / name, encoding="utf-8") as saved:
         return json.load(saved)
+
+
+COMPILED_ENV = [{"name": "S3_ENDPOINT", "value": "http://minio-service.kubeflow:9000"},
+                {"name": "AWS_REGION", "value": "us-east-1"}]
+SECRET_DOCUMENT = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {"Consumer_executor": {
+    "secretAsEnv": [{"secretName": "mlpipeline-minio-artifact", "keyToEnv": [
+        {"secretKey": "accesskey", "envVar": "AWS_ACCESS_KEY_ID"},
+        {"secretKey": "secretkey", "envVar": "AWS_SECRET_ACCESS_KEY"}]}]}}}}}}
+
+
+def test_tasks_see_the_compiled_env_under_the_shells_values(tmp_path):
+    consumer = container()
+    consumer["container"]["env"] = COMPILED_ENV
+    package = write_package(tmp_path / "p.yaml", consumer=consumer, platform=SECRET_DOCUMENT)
+    shell = {"PATH": os.environ["PATH"], "S3_ENDPOINT": "http://127.0.0.1:9000", "AWS_ACCESS_KEY_ID": "minio",
+             "AWS_SECRET_ACCESS_KEY": "minio123"}
+
+    run(tmp_path, package, environment=shell)
+
+    seen = saved_input(tmp_path, "a_consumer", "environment.json")
+    assert (seen["S3_ENDPOINT"], seen["AWS_REGION"]) == ("http://127.0.0.1:9000", "us-east-1")  # the shell wins
+    assert (seen["AWS_ACCESS_KEY_ID"], seen["AWS_SECRET_ACCESS_KEY"]) == ("minio", "minio123")
+    assert "AWS_REGION" not in saved_input(tmp_path, "z_producer", "environment.json")  # each executor its own
+
+
+def test_keys_the_cluster_takes_from_a_secret_must_come_from_the_shell(tmp_path):
+    package = write_package(tmp_path / "p.yaml", platform=SECRET_DOCUMENT)
+
+    with pytest.raises(PackageError) as refused:
+        run(tmp_path, package, environment={"PATH": os.environ["PATH"], "AWS_ACCESS_KEY_ID": "minio"})
+
+    assert str(refused.value) == (
+        "The package gives its tasks AWS_SECRET_ACCESS_KEY from secret 'mlpipeline-minio-artifact', which a run "
+        "on this machine cannot read: export them in this shell (the values of that secret's keys) and run again.")
+    assert not (tmp_path / "work" / "z_producer").exists()
 
 
 def test_tasks_run_in_dependency_order_each_with_its_own_output_file(tmp_path):

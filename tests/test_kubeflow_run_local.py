@@ -1,9 +1,11 @@
 """`gc-tfx kubeflow run-local` on the real compiled package, against a local S3 server standing in for MinIO.
 
-One package, compiled for s3:// roots (1 epoch, 96 px, both Trainers, a quality floor of 0 so a model is pushed),
-runs twice as open-source KFP v2 would run it: as compiled (every task must succeed and the pushed model must load
-from the bucket and predict through both signatures), and with TFX's own entrypoint instead of ours (it must fail
-where the cluster fails: StatisticsGen, the first task with an upstream artifact, on TFX's AttributeError).
+One package, compiled for s3:// roots (1 epoch, 96 px, both Trainers, a quality floor of 0 so a model is pushed)
+with the server's endpoint and a credentials secret wired in, runs twice as open-source KFP v2 would run it: as
+compiled (every task must succeed and the pushed model must load from the bucket and predict through both
+signatures), and with TFX's own entrypoint instead of ours (it must fail where the cluster fails: StatisticsGen,
+the first task with an upstream artifact, on TFX's AttributeError). The shell that runs them sets only the keys
+(what the cluster's secret would give): every task reaches the bucket through the endpoint compiled into its env.
 """
 import json
 import os
@@ -18,7 +20,7 @@ import yaml
 import image_fixtures
 import s3_server
 from cli import main as cli
-from kubeflow import task_entrypoint
+from kubeflow import data_fingerprint, task_entrypoint
 
 pytestmark = pytest.mark.e2e
 # The tests of the as-compiled run stay on one xdist worker; the TFX-entrypoint run needs only the package, so
@@ -36,6 +38,7 @@ TFX_ENTRYPOINT = ["python", "-c", "\n".join([
     "    sys.stdout.flush(), sys.stderr.flush()",
     "    os._exit(end.code or 0)"])]
 ROOT = f"s3://{s3_server.BUCKET}/root"
+SECRET_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")  # what the package maps from the secret
 TEST_IMAGES = ("test/horses/horses-000.png", "test/humans/humans-000.png")
 # Loads the pushed SavedModel from S3 in a fresh process (tensorflow_io's filesystem aborts the interpreter at
 # exit, so the process ends itself) and prints both signatures' probabilities for the same images, and the version
@@ -79,10 +82,14 @@ def setting(s3, tmp_path_factory):
     assert cli.main(["kubeflow", "compile", "--image", "registry.example/gc-tfx:1", "--pipeline-root", ROOT,
                      "--data-root", f"s3://{s3_server.BUCKET}/data", "--output", str(package), "--epochs", "1",
                      "--image-size", "96", "--batch-size", "8", "--eval-percent", "25", "--quality-floor", "0",
-                     "--beam-arg=--direct_running_mode=multi_processing", "--beam-arg=--direct_num_workers=1"]) == 0
-    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1", **s3.environment())
-    environment.pop("PYTHONDONTWRITEBYTECODE", None)  # every task imports TFX; let Python cache the bytecode
-    return {"folder": folder, "data": data, "package": package, "environment": environment}
+                     "--beam-arg=--direct_running_mode=multi_processing", "--beam-arg=--direct_num_workers=1",
+                     "--s3-endpoint", s3.endpoint, "--s3-credentials-secret", "mlpipeline-minio-artifact"]) == 0
+    keys = {name: s3.environment()[name] for name in SECRET_VARIABLES}
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith(("S3_", "AWS_")) and name != "PYTHONDONTWRITEBYTECODE"}
+    environment.update(TF_USE_LEGACY_KERAS="1", **keys)  # let Python cache bytecode: every task imports TFX
+    return {"folder": folder, "data": data, "package": package, "environment": environment,
+            "s3_environment": dict(environment, **s3.environment())}
 
 
 @pytest.fixture(scope="module")
@@ -97,12 +104,23 @@ def open_source_run(setting):
 def test_every_task_succeeds_and_reports_its_wall_time(open_source_run, setting):
     completed, _ = open_source_run
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    tasks = yaml.safe_load(setting["package"].read_text())["root"]["dag"]["tasks"]
+    tasks = next(yaml.safe_load_all(setting["package"].read_text()))["root"]["dag"]["tasks"]
     assert f"All {len(tasks)} tasks succeeded" in completed.stdout
     [times] = [line for line in completed.stdout.splitlines() if line.startswith("Task wall times: ")]
     assert {re.match(r"(\S+) \d+ s", part).group(1) for part in times[len("Task wall times: "):].split(", ")} == set(
         tasks)
     assert "as open-source KFP v2 would" in completed.stdout
+
+
+@AS_COMPILED
+def test_the_tasks_reached_the_bucket_through_the_compiled_endpoint_with_the_shells_keys(open_source_run, setting,
+                                                                                        s3):
+    completed, _ = open_source_run
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert not {name for name in setting["environment"] if name.startswith("S3_") or name.endswith("ENDPOINT_URL")}
+    assert s3.keys("root/gc-tfx/as-compiled/ImageExampleGen/examples/")  # written by the first task
+    listing = data_fingerprint.list_data_root(f"s3://{s3_server.BUCKET}/data", s3.environment())
+    assert f"Data fingerprint: {data_fingerprint.fingerprint(listing)} (40 objects below s3://" in completed.stdout
 
 
 @AS_COMPILED
@@ -123,7 +141,8 @@ def test_the_pushed_model_is_in_the_bucket_and_predicts_through_both_signatures(
 
     predicted = subprocess.run([sys.executable, "-c", PREDICT, match.group(1),
                                 *(os.path.join(setting["data"], image) for image in TEST_IMAGES)],
-                               env=setting["environment"], capture_output=True, text=True, check=False, timeout=300)
+                               env=setting["s3_environment"], capture_output=True, text=True, check=False,
+                               timeout=300)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     probabilities = json.loads(predicted.stdout.strip().splitlines()[-1])
     assert len(probabilities["images"]) == 2 and all(0.0 <= value <= 1.0 for value in probabilities["images"])
@@ -134,11 +153,11 @@ def test_the_pushed_model_is_in_the_bucket_and_predicts_through_both_signatures(
 @pytest.mark.xdist_group("kubeflow_tfx_entrypoint")
 def test_the_same_package_with_tfx_own_entrypoint_fails_as_on_an_open_source_cluster(setting):
     """Proof that the executor reproduces the backend: TFX alone cannot read open-source KFP's untyped inputs."""
-    spec = yaml.safe_load(setting["package"].read_text())
+    spec, platform = yaml.safe_load_all(setting["package"].read_text())
     for executor in spec["deploymentSpec"]["executors"].values():
         executor["container"]["command"] = list(TFX_ENTRYPOINT)
     package = setting["folder"] / "tfx_entrypoint.yaml"
-    package.write_text(yaml.safe_dump(spec))
+    package.write_text(yaml.safe_dump_all([spec, platform]))
 
     completed = gc_tfx(setting["environment"], "kubeflow", "run-local", "--package", str(package),
                        "--pipeline-root", ROOT, "--run-id", "tfx-entrypoint",

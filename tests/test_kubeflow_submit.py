@@ -3,7 +3,7 @@
 The fake speaks the v2beta1 REST paths kfp 2.5's generated client (kfp-server-api 2.0.5) calls: healthz, pipeline
 lookup and upload (`/apis/v2beta1/pipelines/upload`, `.../upload_version`), experiments, runs
 (`POST /apis/v2beta1/runs`, `GET /apis/v2beta1/runs/{id}`). It records every request, so the tests check what a
-real server would receive.
+real server would receive; like a multi-user Kubeflow's gateway it can refuse requests that do not sign in.
 """
 import dataclasses
 import http.server
@@ -20,7 +20,9 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+import image_fixtures
 from cli import main as cli
+from kubeflow import data_fingerprint
 
 API = "/apis/v2beta1"
 PACKAGE_ROOT = "gs://bucket/compiled-root"
@@ -33,6 +35,7 @@ class RecordedRequest:
     query: Dict[str, str]
     content_type: str
     body: bytes
+    headers: Dict[str, str]  # names in lower case (HTTP header names are case-insensitive)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -42,15 +45,27 @@ class FakeKfpApi:
     """A KFP 2.x API stand-in: answers from the settings below and records every request."""
 
     def __init__(self, existing_pipeline_id: Optional[str] = None, run_states: Sequence[str] = ("SUCCEEDED",),
-                 upload_error: Optional[str] = None, healthz_status: int = 200, run_error: str = ""):
+                 upload_error: Optional[str] = None, healthz_status: int = 200, run_error: str = "",
+                 required_headers: Optional[Dict[str, str]] = None, refusal_status: int = 401,
+                 open_healthz: bool = False):
         self.existing_pipeline_id = existing_pipeline_id
         self.run_states = list(run_states)
         self.upload_error = upload_error
         self.healthz_status = healthz_status
         self.run_error = run_error
+        self.required_headers = required_headers or {}  # lower-case names: what a request must carry
+        self.refusal_status = refusal_status
+        self.open_healthz = open_healthz  # some gateways let the health check through unsigned
         self.requests: List[RecordedRequest] = []
 
+    def _signed_in(self, request: RecordedRequest) -> bool:
+        if self.open_healthz and request.path == f"{API}/healthz":
+            return True
+        return all(request.headers.get(name) == value for name, value in self.required_headers.items())
+
     def answer(self, request: RecordedRequest) -> Tuple[int, Dict[str, Any]]:
+        if not self._signed_in(request):
+            return self.refusal_status, {"code": 16, "message": "Request is missing or has an invalid token"}
         route = (request.method, request.path)
         if route == ("GET", f"{API}/healthz"):
             return self.healthz_status, {"multi_user": False}
@@ -93,7 +108,8 @@ def _handler_for(api: FakeKfpApi) -> type:
             request = RecordedRequest(method=self.command, path=url.path,
                                       query=dict(urllib.parse.parse_qsl(url.query)),
                                       content_type=self.headers.get("Content-Type", ""),
-                                      body=self.rfile.read(length))
+                                      body=self.rfile.read(length),
+                                      headers={name.lower(): value for name, value in self.headers.items()})
             api.requests.append(request)
             status, payload = api.answer(request)
             body = json.dumps(payload).encode()
@@ -118,7 +134,7 @@ def serve():
 
     def start(api: FakeKfpApi) -> str:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(api))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -129,20 +145,33 @@ def serve():
 
 
 def write_package(path, *, schema_version: str = "2.1.0", name: str = "gc-tfx", resolver: bool = False,
-                  root_parameters: Optional[Dict[str, Any]] = None) -> bytes:
+                  root_parameters: Optional[Dict[str, Any]] = None, data_root: Optional[str] = None) -> bytes:
     """A small package shaped like the compiler's output: one container task (or a resolver), and the root
-    parameters given as their inputDefinitions (a TFX RuntimeParameter compiles to one)."""
-    executor = ({"resolver": {"outputArtifactQueries": {}}} if resolver
-                else {"container": {"image": "registry.example/gc-tfx:1", "command": ["python"]}})
+    parameters given as their inputDefinitions (a TFX RuntimeParameter compiles to one); with `data_root`, an
+    ImageExampleGen task that reads it and the data_fingerprint root parameter."""
+    container = {"container": {"image": "registry.example/gc-tfx:1", "command": ["python"]}}
+    executor = {"resolver": {"outputArtifactQueries": {}}} if resolver else container
+    components = {"Pusher": {"executorLabel": "Pusher_executor"}}
+    tasks = {"Pusher": {"taskInfo": {"name": "Pusher"}, "componentRef": {"name": "Pusher"}}}
+    executors = {"Pusher_executor": executor}
+    root_parameters = dict(root_parameters or {})
+    if data_root:
+        root_parameters["data_fingerprint"] = {"parameterType": "STRING"}
+        components["ImageExampleGen"] = {"executorLabel": "ImageExampleGen_executor"}
+        executors["ImageExampleGen_executor"] = container
+        tasks["ImageExampleGen"] = {"taskInfo": {"name": "ImageExampleGen"},
+                                    "componentRef": {"name": "ImageExampleGen"},
+                                    "inputs": {"parameters": {
+                                        "input_base": {"runtimeValue": {"constant": data_root}},
+                                        "data_fingerprint": {"componentInputParameter": "data_fingerprint"}}}}
     spec = json_format.ParseDict({
         "pipelineInfo": {"name": name},
         "schemaVersion": schema_version,
         "sdkVersion": "tfx-1.16.0",
         "defaultPipelineRoot": PACKAGE_ROOT,
-        "components": {"Pusher": {"executorLabel": "Pusher_executor"}},
-        "deploymentSpec": {"executors": {"Pusher_executor": executor}},
-        "root": {"dag": {"tasks": {"Pusher": {"taskInfo": {"name": "Pusher"},
-                                              "componentRef": {"name": "Pusher"}}}},
+        "components": components,
+        "deploymentSpec": {"executors": executors},
+        "root": {"dag": {"tasks": tasks},
                  **({"inputDefinitions": {"parameters": root_parameters}} if root_parameters else {})},
     }, pipeline_spec_pb2.PipelineSpec())
     text = yaml.safe_dump(json_format.MessageToDict(spec), sort_keys=True)
@@ -366,3 +395,138 @@ def test_bad_flags_are_named(package, capsys, arguments, message):
 def test_missing_package_file_is_named(tmp_path, capsys):
     assert submit("--host", "http://localhost:8080", "--package", str(tmp_path / "absent.yaml")) == 1
     assert "Cannot read the package" in capsys.readouterr().err
+
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.default-editor.signature"
+BEARER = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def token_file(tmp_path) -> str:
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")  # as `kubectl create token NAME > FILE` writes it
+    return str(path)
+
+
+@pytest.fixture
+def no_pod_token(monkeypatch, tmp_path):
+    """This machine is no Kubeflow pod: the service-account token path points at nothing."""
+    monkeypatch.delenv("KF_PIPELINES_SA_TOKEN_PATH", raising=False)
+    monkeypatch.setattr("kubeflow.sign_in.DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH", str(tmp_path / "no-token"))
+
+
+def test_token_file_signs_every_request_in_with_the_bearer_token(serve, package, token_file, no_pod_token):
+    api = FakeKfpApi(required_headers=BEARER)
+    host = serve(api)
+
+    assert submit("--host", host, "--package", package, "--token-file", token_file) == 0
+
+    assert api.requests_to("POST", "/runs")
+    assert all(request.headers.get("authorization") == f"Bearer {TOKEN}" for request in api.requests)
+
+
+def test_cookies_sign_in_as_a_browser_session(serve, package, no_pod_token):
+    session = "authservice_session=MTcwMzQ1Njc4OXxEdi1CQkFFQ180SUFBUkFCRUFB"
+    api = FakeKfpApi(required_headers={"cookie": session})
+    host = serve(api)
+
+    assert submit("--host", host, "--package", package, "--cookies", session) == 0
+
+    assert api.requests_to("POST", "/runs")
+    assert all(request.headers.get("cookie") == session for request in api.requests)
+
+
+def test_in_a_pod_the_service_account_token_signs_in(serve, package, token_file, monkeypatch):
+    monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", token_file)
+    api = FakeKfpApi(required_headers=BEARER)
+    host = serve(api)
+
+    assert submit("--host", host, "--package", package) == 0
+
+    assert api.requests_to("POST", "/runs")
+    assert all(request.headers.get("authorization") == f"Bearer {TOKEN}" for request in api.requests)
+
+
+@pytest.mark.parametrize("status, open_healthz", [(401, False), (403, False), (401, True)])
+def test_without_sign_in_a_refusal_is_one_line_naming_the_host_and_the_flags(serve, package, capsys, no_pod_token,
+                                                                             status, open_healthz):
+    api = FakeKfpApi(required_headers=BEARER, refusal_status=status, open_healthz=open_healthz)
+    host = serve(api)
+
+    assert submit("--host", host, "--package", package) == 1
+
+    err = capsys.readouterr().err
+    [line] = err.strip().splitlines()
+    assert f"Kubeflow Pipelines at {host} refused" in line and f"HTTP {status} " in line
+    assert "as a multi-user Kubeflow does without sign-in; sign in with --token-file FILE" in line
+    assert "--cookies 'authservice_session=...' (Dex)" in line
+    assert "Traceback" not in err
+    assert not api.requests_to("POST", "/runs")
+
+
+def test_a_refused_token_is_named_as_the_one_that_was_sent(serve, package, capsys, tmp_path, no_pod_token):
+    expired = tmp_path / "expired"
+    expired.write_text("expired-token")
+    host = serve(FakeKfpApi(required_headers=BEARER))
+
+    assert submit("--host", host, "--package", package, "--token-file", str(expired)) == 1
+
+    err = capsys.readouterr().err
+    assert f"refused GET /apis/v2beta1/healthz: HTTP 401 Unauthorized with the token in {expired} (expired" in err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--token-file", "/nonexistent/token"], "Cannot read the token file '/nonexistent/token' (--token-file)"),
+    (["--cookies", " "], "--cookies must be a Cookie header value"),
+])
+def test_sign_in_flags_that_cannot_work_are_refused_before_contacting_the_server(serve, package, capsys, flags,
+                                                                                  message):
+    api = FakeKfpApi()
+    host = serve(api)
+
+    assert submit("--host", host, "--package", package, *flags) == 1
+    assert message in capsys.readouterr().err
+    assert api.requests == []
+
+
+def test_the_run_carries_the_fingerprint_of_the_data_roots_listing(serve, tmp_path, capsys):
+    data = tmp_path / "data"
+    image_fixtures.write_clean_data_folder(str(data), train_per_class=2, test_per_class=1)
+    expected = data_fingerprint.fingerprint(data_fingerprint.list_data_root(str(data), {}))
+    api = FakeKfpApi()
+    host = serve(api)
+    path = tmp_path / "pipeline.yaml"
+    write_package(path, data_root=str(data))
+
+    assert submit("--host", host, "--package", str(path)) == 0
+
+    [run] = api.requests_to("POST", "/runs")
+    assert run.json()["runtime_config"]["parameters"] == {"data_fingerprint": expected}
+    assert f"Data fingerprint: {expected} (6 objects below {data})" in capsys.readouterr().out
+
+
+def test_a_given_fingerprint_is_sent_as_it_is_without_listing_anything(serve, tmp_path, capsys):
+    api = FakeKfpApi()
+    host = serve(api)
+    path = tmp_path / "pipeline.yaml"
+    write_package(path, data_root=str(tmp_path / "not-here"))  # listing it would fail
+
+    assert submit("--host", host, "--package", str(path), "--parameter", "data_fingerprint=release-2024-06") == 0
+
+    [run] = api.requests_to("POST", "/runs")
+    assert run.json()["runtime_config"]["parameters"] == {"data_fingerprint": "release-2024-06"}
+    assert "Data fingerprint" not in capsys.readouterr().out
+
+
+def test_a_data_root_this_machine_cannot_list_asks_for_the_fingerprint(serve, tmp_path, capsys):
+    api = FakeKfpApi()
+    host = serve(api)
+    path = tmp_path / "pipeline.yaml"
+    write_package(path, data_root="/mnt/volume/horse-or-human")
+
+    assert submit("--host", host, "--package", str(path)) == 1
+
+    err = capsys.readouterr().err
+    assert "/mnt/volume/horse-or-human is not a folder this machine can list" in err
+    assert "pass --parameter data_fingerprint=VALUE" in err and "Traceback" not in err
+    assert api.requests == []  # nothing uploaded before the run's parameters are known
