@@ -8,6 +8,7 @@ the first task with an upstream artifact, on TFX's AttributeError). The shell th
 (what the cluster's secret would give): every task reaches the bucket through the endpoint compiled into its env.
 """
 import json
+import math
 import os
 import re
 import subprocess
@@ -20,7 +21,7 @@ import yaml
 import image_fixtures
 import s3_server
 from cli import main as cli
-from kubeflow import data_fingerprint, task_entrypoint
+from kubeflow import data_fingerprint, local_executor, task_entrypoint
 
 pytestmark = pytest.mark.e2e
 # The tests of the as-compiled run stay on one xdist worker; the TFX-entrypoint run needs only the package, so
@@ -168,3 +169,52 @@ def test_the_same_package_with_tfx_own_entrypoint_fails_as_on_an_open_source_clu
     assert "gc-tfx: error: Task StatisticsGen failed" in completed.stderr
     assert "AttributeError: 'NoneType' object has no attribute 'get'" in completed.stderr
     assert "Traceback" not in completed.stderr.split("its last lines")[0]
+
+
+def _review_outputs(work) -> Dict[str, dict]:
+    """The Review task's output artifacts as its executor reported them to the launcher (uri and metadata)."""
+    with open(work / "Review" / local_executor.OUTPUT_METADATA_FILE, encoding="utf-8") as output_file:
+        executor_output = json.load(output_file)
+    return {key: artifacts["artifacts"][0] for key, artifacts in executor_output["artifacts"].items()}
+
+
+@AS_COMPILED
+def test_the_review_step_leaves_what_the_kfp_ui_renders_in_the_bucket(open_source_run, setting, s3):
+    """Read as the backend and the UI read them: the type name from the package's output definition (the launcher
+    stores it as the ML Metadata type), the metadata from the executor's output, the HTML and Markdown objects at
+    exactly the artifact URIs."""
+    completed, work = open_source_run
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    spec = next(yaml.safe_load_all(setting["package"].read_text()))
+    component = spec["components"][spec["root"]["dag"]["tasks"]["Review"]["componentRef"]["name"]]
+    types = {key: yaml.safe_load(definition["artifactType"]["instanceSchema"])["title"]
+             for key, definition in component["outputDefinitions"]["artifacts"].items()}
+    assert types == {"report": "system.HTML", "verdict": "system.Markdown", "metrics": "system.Metrics",
+                     "gc_classification": "system.ClassificationMetrics",
+                     "baseline_classification": "system.ClassificationMetrics"}
+    outputs = _review_outputs(work)
+    prefix = f"s3://{s3_server.BUCKET}/"
+    for key in ("report", "verdict"):
+        uri = outputs[key]["uri"]
+        assert uri.startswith(prefix) and uri[len(prefix):] in s3.keys(uri[len(prefix):])  # an object, not a folder
+    body = s3.client().get_object(Bucket=s3_server.BUCKET, Key=outputs["report"]["uri"][len(prefix):])["Body"]
+    page = body.read().decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'data-verdict="' in page and "data:image/svg+xml;base64," in page
+    markdown = s3.client().get_object(Bucket=s3_server.BUCKET, Key=outputs["verdict"]["uri"][len(prefix):])["Body"]
+    assert markdown.read().decode("utf-8").startswith("# ")
+
+    metrics = dict(outputs["metrics"]["metadata"])
+    assert metrics.pop("display_name") == "metrics"
+    assert set(metrics) <= {"gc_mean_test_accuracy", "baseline_mean_test_accuracy", "mean_difference",
+                            "interval_95_low", "interval_95_high", "p_value", "seeds"}  # no tfx_version row
+    assert {"gc_mean_test_accuracy", "baseline_mean_test_accuracy", "mean_difference", "seeds"} <= set(metrics)
+    assert all(isinstance(value, float) and math.isfinite(value) for value in metrics.values())
+    for method in ("gc", "baseline"):
+        metadata = outputs[f"{method}_classification"]["metadata"]
+        assert "tfx_version" not in metadata
+        matrix = metadata["confusionMatrix"]
+        assert [spec["displayName"] for spec in matrix["annotationSpecs"]] == ["horses", "humans"]
+        assert [len(row["row"]) for row in matrix["rows"]] == [2, 2]
+        assert sum(sum(row["row"]) for row in matrix["rows"]) == 8  # the 8 test images
+        roc = metadata["confidenceMetrics"]
+        assert roc and all(math.isfinite(value) for point in roc for value in point.values())
