@@ -27,9 +27,9 @@ VERDICTS = (GC_BETTER, GC_WORSE, NO_DETECTABLE_DIFFERENCE)
 CONFIDENCE = 0.95
 SIGNIFICANCE = 1.0 - CONFIDENCE  # a direction needs p below it
 POWER = 0.80  # for the smallest difference a run could have detected
-SEEDS_TEST = "paired t test over seeds (interval and p)"
-ONE_SEED_TEST = ("exact McNemar test over the test examples (p, and the Clopper-Pearson interval on the discordant "
-                 "pairs that inverts it)")
+SEEDS_TEST = "paired t test over seeds"  # the interval and p both come from it
+ONE_SEED_TEST = ("exact McNemar test over the test examples, with the Clopper-Pearson interval on the discordant "
+                 "pairs that inverts it")
 ROBUSTNESS_TEST = "robustness check: exact sign-flip permutation test of the mean difference"
 
 

@@ -6,6 +6,7 @@ messages arrive on stderr through `--enable-logging=stderr`. Install it with scr
 CI (CI=true) a missing Chromium fails these tests instead of skipping them.
 """
 import dataclasses
+import html
 import os
 import pathlib
 import re
@@ -101,3 +102,21 @@ def test_reports_load_without_console_messages_and_draw_charts(first_run, imposs
         assert rendering.screenshot.size == WINDOW
         assert drawn_share(rendering.screenshot) > 0.03, page
         assert distinct_colours(rendering.screenshot) > 200, page
+
+
+@pytest.mark.e2e
+def test_the_review_steps_html_object_renders_inside_the_kfp_uis_sandboxed_frame(first_run, tmp_path):
+    """The KFP UI shows a system.HTML object as `<iframe sandbox="allow-scripts" srcdoc=...>`: nothing relative
+    resolves there and the page's own policy still holds, so the object at the artifact URI must draw on its own."""
+    with open(first_run.nodes["Review"].output("report").uri, encoding="utf-8") as review:
+        review_html = review.read()
+    frame = tmp_path / "kfp_ui_frame.html"
+    frame.write_text('<!DOCTYPE html><html><body style="margin:0">'
+                     f'<iframe sandbox="allow-scripts" srcdoc="{html.escape(review_html, quote=True)}" '
+                     f'style="border:0;width:{WINDOW[0]}px;height:{WINDOW[1]}px"></iframe></body></html>',
+                     encoding="utf-8")
+    rendering = render(str(frame), tmp_path)
+
+    assert rendering.console == [], "\n".join(rendering.console)
+    assert drawn_share(rendering.screenshot) > 0.03
+    assert distinct_colours(rendering.screenshot) > 200
