@@ -8,6 +8,7 @@ import json
 import math
 import os
 
+import jsonschema
 import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -17,7 +18,7 @@ import report_fixtures
 import shared_run
 from cli import latest_run, main as cli, metadata_reader
 from components.model_selection.rules import RULE
-from report import build, data_statistics, formatting, page as html_page, tfma_results
+from report import build, data_statistics, formatting, page as html_page, schemas, tfma_results
 from report.run_results import RunResults, load_run_results
 from report_fixtures import HOSTILE_TEXT, parse, plots_for_slice, results, selection, training_record
 from results.selection import SelectionRecord, ServingModel
@@ -217,6 +218,31 @@ def test_summary_json_is_strict_json_with_nan_as_null_and_the_records_own_schema
     assert document["same_initial_weights"] is True
 
 
+SCHEMAS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "schemas")
+
+
+def _schema(record_file: str) -> dict:
+    with open(os.path.join(SCHEMAS, schemas.schema_file_name(record_file)), encoding="utf-8") as schema_file:
+        return json.load(schema_file)
+
+
+@pytest.mark.parametrize("record_file", sorted(schemas.RECORDS))
+def test_the_committed_schemas_are_the_models_own(record_file):
+    """docs/schemas/ is what scripts validate against; regenerate it with `python -m report.schemas`."""
+    with open(os.path.join(SCHEMAS, schemas.schema_file_name(record_file)), encoding="utf-8") as schema_file:
+        assert schema_file.read() == schemas.schema_text(schemas.RECORDS[record_file])
+
+
+def test_summary_and_selection_validate_against_their_schemas_and_a_wrong_one_does_not():
+    made = results()
+    jsonschema.validate(json.loads(made.to_json()), _schema(build.SUMMARY_FILE))
+    jsonschema.validate(json.loads(made.selection.to_json()), _schema("selection.json"))
+    broken = json.loads(made.to_json())
+    broken["selection"]["study"]["p_value"] = "0.5"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, _schema(build.SUMMARY_FILE))
+
+
 def test_summary_json_reads_back_as_the_same_results():
     made = results()
     again = RunResults.from_json(made.to_json())
@@ -332,6 +358,8 @@ def test_summary_selection_end_summary_and_page_agree_on_every_number(pushed):
 
     # One schema: summary.json holds selection.json and ingestion_summary.json as they are.
     assert summary["selection"] == selection_document and summary["ingestion"] == ingestion
+    jsonschema.validate(summary, _schema(build.SUMMARY_FILE))
+    jsonschema.validate(selection_document, _schema("selection.json"))
     study, choice = selection_document["study"], selection_document["choice"]
     assert [row["seed"] for row in study["seeds"]] == list(shared_run.SEEDS)
     assert summary["pushed_destination"] == metadata_reader.custom_property(pushed_model, "pushed_destination")
