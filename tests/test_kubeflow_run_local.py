@@ -173,7 +173,8 @@ def test_the_same_package_with_tfx_own_entrypoint_fails_as_on_an_open_source_clu
 
 def _review_outputs(work) -> Dict[str, dict]:
     """The Review task's output artifacts as its executor reported them to the launcher (uri and metadata)."""
-    with open(work / "Review" / local_executor.OUTPUT_METADATA_FILE, encoding="utf-8") as output_file:
+    with open(work / "Review" / local_executor.OUTPUT_METADATA_FOLDER / local_executor.OUTPUT_METADATA_FILE,
+              encoding="utf-8") as output_file:
         executor_output = json.load(output_file)
     return {key: artifacts["artifacts"][0] for key, artifacts in executor_output["artifacts"].items()}
 
