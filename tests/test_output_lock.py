@@ -72,7 +72,7 @@ def test_an_output_that_is_a_file_or_lies_under_one_is_one_sentence(command, tmp
 def test_an_output_that_cannot_be_written_is_one_sentence(tmp_path, capsys):
     folder = str(tmp_path / "output")
     if os.geteuid() == 0:  # root writes through permission bits: a read-only file system stops it
-        with tmpfs.mounted(folder, size_mib=1, read_only=True):
+        with tmpfs.mounted(folder, "1M", read_only=True):
             assert cli.main(["run", "--output", folder, "--epochs", "1"]) == 1
             why = "is on a read-only file system"
     else:

@@ -1,4 +1,4 @@
-"""A small tmpfs mounted for one test (a full disk, a read-only disk); root only, so tests skip where it is refused."""
+"""A small tmpfs mounted for a test (a full disk, a read-only disk); root only, so tests skip where it is refused."""
 import contextlib
 import os
 import subprocess
@@ -7,34 +7,43 @@ from typing import Iterator, List
 import pytest
 
 
-def _mount(arguments: List[str]) -> subprocess.CompletedProcess:
+class MountRefused(Exception):
+    """This machine does not let the tests mount a tmpfs (not root, or a container without CAP_SYS_ADMIN)."""
+
+
+def _mount(arguments: List[str]) -> None:
     try:
-        return subprocess.run(["mount", *arguments], capture_output=True, text=True, timeout=30, check=False)
+        result = subprocess.run(["mount", *arguments], capture_output=True, text=True, timeout=30, check=False)
     except FileNotFoundError as error:  # no mount(8) on this machine
-        return subprocess.CompletedProcess(["mount", *arguments], 127, "", str(error))
+        raise MountRefused(str(error)) from error
+    if result.returncode != 0:
+        raise MountRefused(f"`mount {' '.join(arguments)}` said: {result.stderr.strip()}")
 
 
 class Tmpfs:
     """A tmpfs mounted at `path`; `resize` grows (or shrinks) it in place, keeping its files."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, size: str, read_only: bool = False):
+        """`size` as mount(8) takes it: "4608k", "64M"."""
+        os.makedirs(path, exist_ok=True)
+        _mount(["-t", "tmpfs", "-o", f"size={size}" + (",ro" if read_only else ""), "tmpfs", path])
         self.path = path
 
-    def resize(self, size_mib: int) -> None:
-        result = _mount(["-o", f"remount,size={size_mib}M", self.path])
-        assert result.returncode == 0, result.stderr
+    def resize(self, size: str) -> None:
+        _mount(["-o", f"remount,size={size}", self.path])
+
+    def unmount(self) -> None:
+        subprocess.run(["umount", "--lazy", self.path], capture_output=True, timeout=30, check=False)
 
 
 @contextlib.contextmanager
-def mounted(path: str, size_mib: int, read_only: bool = False) -> Iterator[Tmpfs]:
-    """Mounts a tmpfs of `size_mib` MiB at `path` (created if missing) for the block; skips the test where mounting
-    is not permitted (not root, or a container without CAP_SYS_ADMIN)."""
-    os.makedirs(path, exist_ok=True)
-    options = f"size={size_mib}M" + (",ro" if read_only else "")
-    result = _mount(["-t", "tmpfs", "-o", options, "tmpfs", path])
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): {result.stderr.strip()}")
+def mounted(path: str, size: str, read_only: bool = False) -> Iterator[Tmpfs]:
+    """A tmpfs at `path` for the block; skips the test where mounting is refused."""
     try:
-        yield Tmpfs(path)
+        disk = Tmpfs(path, size, read_only)
+    except MountRefused as refusal:
+        pytest.skip(f"cannot mount a tmpfs here: {refusal}")
+    try:
+        yield disk
     finally:
-        subprocess.run(["umount", "--lazy", path], capture_output=True, timeout=30, check=False)
+        disk.unmount()
