@@ -23,7 +23,7 @@ from ml_metadata.proto import metadata_store_pb2
 import image_fixtures
 from components.image_example_gen.component import ImageExampleGen
 from components.image_example_gen.ingestion_report import IncompleteSplitError
-from components.image_example_gen import image_normalization, ingestion_report, layout, listing
+from components.image_example_gen import beam_ingestion, image_normalization, ingestion_report, layout, listing
 from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY
 
 EVAL_PERCENT = 25  # with 8 training images per class, every split gets both classes (checked in the e2e test)
@@ -180,10 +180,14 @@ UNREADABLE_ENTRIES = {
     "train/horses/pipe.png": r"^not a regular file \(a FIFO",
 }
 LINKED_FILES = {"train/humans/outside.png": CLASS_NAMES.index("humans")}  # links to a file outside: ingested
+# Listed, then rejected unread for its size (sparse: it takes no disk).
+OVERSIZED_FILE = "train/horses/huge.png"
+OVERSIZED_REASON = (r"^file too large to be an image here: \d+ MiB, over "
+                    rf"{beam_ingestion.MAX_FILE_BYTES >> 20} MiB; not read$")
 
 
 def _write_hostile_entries(data: str) -> None:
-    """UNREADABLE_ENTRIES and LINKED_FILES in `data`, linking to `outside/` beside it."""
+    """UNREADABLE_ENTRIES, LINKED_FILES and OVERSIZED_FILE in `data`, linking to `outside/` beside it."""
     outside = os.path.join(os.path.dirname(data), "outside")
     image_fixtures.write_file(os.path.join(outside, "elsewhere.png"), image_fixtures.rgb_png((9, 9, 9)))
     os.symlink("..", os.path.join(data, "train", "horses", "loop"))
@@ -192,6 +196,8 @@ def _write_hostile_entries(data: str) -> None:
     os.symlink("missing.png", os.path.join(data, "test", "horses", "broken.png"))
     os.mkfifo(os.path.join(data, "train", "horses", "pipe.png"))
     os.symlink(os.path.join(outside, "elsewhere.png"), os.path.join(data, "train", "humans", "outside.png"))
+    with open(os.path.join(data, *OVERSIZED_FILE.split("/")), "wb") as oversized:
+        oversized.truncate(beam_ingestion.MAX_FILE_BYTES + 1)
 
 
 # ---- listing and fingerprint of the data folder (the cache key) -------------------------------------------
@@ -251,7 +257,7 @@ def test_folder_links_are_listed_not_entered_so_loops_end_with_little_memory(tmp
                            capture_output=True, text=True, timeout=90, check=False)
     assert child.returncode == 0, child.stderr[-3000:]
     folder = json.loads(child.stdout.splitlines()[-1])
-    assert folder["files"] == sorted([*labels, *LINKED_FILES])
+    assert folder["files"] == sorted([*labels, *LINKED_FILES, OVERSIZED_FILE])
     assert sorted(folder["unreadable"]) == sorted(UNREADABLE_ENTRIES)
     for path, reason in folder["unreadable"].items():
         assert re.search(UNREADABLE_ENTRIES[path], reason), (path, reason)
@@ -462,7 +468,8 @@ def test_awkward_images_arrive_decodable_with_right_shape_and_colour(mixed_run):
 def test_rejected_csv_lists_each_bad_file_with_split_and_reason(mixed_run):
     with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.REJECTED_CSV), newline="") as stream:
         rows = list(csv.DictReader(stream))
-    reason_patterns = {**{path: pattern for path, (_, pattern) in REJECTED_FILES.items()}, **UNREADABLE_ENTRIES}
+    reason_patterns = {**{path: pattern for path, (_, pattern) in REJECTED_FILES.items()}, **UNREADABLE_ENTRIES,
+                       OVERSIZED_FILE: OVERSIZED_REASON}
     assert [row["path"] for row in rows] == sorted(reason_patterns)
     for row in rows:
         reason_pattern = reason_patterns[row["path"]]
@@ -482,7 +489,7 @@ def test_summary_file_and_artifact_properties_agree_with_the_splits(mixed_run):
             expected = sum(mixed_run["labels"][path] == label for path in examples)
             assert summary["ingested"][split][class_name] == expected
         assert mixed_run["artifact"].custom_properties[f"ingested_{split}"].int_value == len(examples)
-    rejected_total = len(REJECTED_FILES) + len(UNREADABLE_ENTRIES)
+    rejected_total = len(REJECTED_FILES) + len(UNREADABLE_ENTRIES) + 1  # and OVERSIZED_FILE
     assert summary["rejected_total"] == rejected_total
     assert mixed_run["artifact"].custom_properties["rejected_total"].int_value == rejected_total
     assert summary["rejected"]["(none)"] == {"(none)": 2}  # README.md and validation/horses/horse.png
