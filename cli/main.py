@@ -12,7 +12,7 @@ from typing import List, Optional
 
 from absl import logging
 
-from cli import allocator
+from cli import allocator, disk_space, output_lock
 from cli.data_commands import add_data_commands
 from cli.errors import UserError
 from cli.experiment_flags import add_experiment_arguments, experiment_from_arguments
@@ -38,22 +38,27 @@ def _add_run_command(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     logging.info(allocator.describe())
     experiment = experiment_from_arguments(args)
-    from cli import run_command
+    # The folder is held before TFX is imported, so a second run on it is refused at once; and here, after the
+    # re-execution with tcmalloc, in the process that runs the pipeline.
+    with disk_space.full_disk_as_user_error(args.output), output_lock.hold_output_folder(args.output, "gc-tfx run"):
+        from cli import run_command
 
-    return run_command.run(data=args.data, output=args.output, experiment=experiment,
-                           beam_workers=args.beam_workers, enable_cache=not args.no_cache, verbose=args.verbose)
+        return run_command.run(data=args.data, output=args.output, experiment=experiment,
+                               beam_workers=args.beam_workers, enable_cache=not args.no_cache, verbose=args.verbose)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from cli import latest_run
-    from report.run_results import ResultsError
+    with disk_space.full_disk_as_user_error(args.output), output_lock.hold_output_folder(
+            args.output, "gc-tfx report", create_folder=False):
+        from cli import latest_run
+        from report.run_results import ResultsError
 
-    try:
-        _, files = latest_run.write_local_report(args.output)
-    except latest_run.RunNotFinished as error:
-        raise UserError(str(error)) from error
-    except ResultsError as error:
-        raise UserError(f"The latest run in {args.output} finished, but {error}") from error
+        try:
+            _, files = latest_run.write_local_report(args.output)
+        except latest_run.RunNotFinished as error:
+            raise UserError(str(error)) from error
+        except ResultsError as error:
+            raise UserError(f"The latest run in {args.output} finished, but {error}") from error
     print(f"Report: {files.page}")
     print(f"Numbers for machines: {files.summary}")
     return 0
@@ -92,9 +97,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if args.verbose else "3")
     logging.use_absl_handler()
     # INFO records still reach cli.console_progress (one line per component); the console shows them only
-    # with --verbose.
+    # with --verbose. Without it, errors too: a failure is said once, in the paragraph the command ends with, not
+    # also as TFX's "Execution 8 failed." above it.
     logging.set_verbosity(logging.INFO)
-    logging.get_absl_handler().setLevel(python_logging.INFO if args.verbose else python_logging.ERROR)
+    logging.get_absl_handler().setLevel(python_logging.INFO if args.verbose else python_logging.CRITICAL)
     if not args.verbose:
         # Third-party deprecation and runtime warnings, not the user's concern: here, and in the processes this one
         # starts (Beam's DirectRunner workers print google.api_core FutureWarnings and TFMA RuntimeWarnings).

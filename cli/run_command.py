@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Optional
 
-from cli import console_progress, end_summary
+from cli import console_progress, disk_space, end_summary
 from cli.errors import UserError
 from cli.latest_run import RunNotFinished, write_local_report
 from local_runner import OutputLayout, run_locally
@@ -26,6 +26,8 @@ def _default_data(layout: OutputLayout, image_size: int, seed: int) -> str:
 
 def _failure_paragraph(component: Optional[str], error: BaseException, layout: OutputLayout) -> str:
     where = f"component {component}" if component else "the pipeline before any component ran"
+    if disk_space.is_out_of_space(error):  # the resume advice is part of the sentence
+        return f"{where} failed: {disk_space.out_of_space_sentence(layout.root)}"
     cause = str(error).strip() or type(error).__name__
     return (f"{where} failed: {cause}\n"
             f"Artifacts and ML Metadata are in {layout.root}; rerun the same command to resume from the cache "
@@ -34,7 +36,8 @@ def _failure_paragraph(component: Optional[str], error: BaseException, layout: O
 
 def run(*, data: Optional[str], output: str, experiment: ExperimentConfig, beam_workers: Optional[int],
         enable_cache: bool, verbose: bool) -> int:
-    """Runs the whole pipeline locally; returns the process exit code. `beam_workers` None: chosen by data size."""
+    """Runs the whole pipeline locally; returns the process exit code. `beam_workers` None: chosen by data size.
+    The caller holds the output folder (cli.output_lock)."""
     layout = OutputLayout(output)
     training = experiment.training
     if data is not None and not os.path.isdir(data):
@@ -60,6 +63,8 @@ def run(*, data: Optional[str], output: str, experiment: ExperimentConfig, beam_
     try:
         results, report = write_local_report(layout.root)
     except (RunNotFinished, ResultsError) as error:
+        if disk_space.is_out_of_space(error):
+            raise  # said as a full disk by the command (cli.main), not as unreadable results
         raise UserError(f"The pipeline finished, but its results could not be read: {error}") from error
     print(end_summary.format_summary(results))
     print(f"\nReport (open it in a browser): {report.page}")

@@ -1,5 +1,6 @@
-"""The standalone HTML report of a local run: what people without a notebook need to review the Evaluator.
+"""A run's review: its artifacts read into one `RunResults` (`run_results`), rendered as the standalone HTML page
+(`page`, a Jinja2 template), `summary.json` (`build`) and what the Kubeflow UI shows (`kfp_outputs`).
 
-`build.build_report(output_root)` reads the latest run from ML Metadata and writes `report/index.html` (self-contained:
-charts inline, no network requests) and `report/summary.json` (the same numbers for machines).
+The pipeline's Review step and `gc-tfx report` both use it, so there is one report. Importing the package loads
+none of its modules.
 """

@@ -4,6 +4,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from typing import Dict, Tuple
 
 import numpy as np
@@ -21,7 +23,7 @@ from ml_metadata.proto import metadata_store_pb2
 import image_fixtures
 from components.image_example_gen.component import ImageExampleGen
 from components.image_example_gen.ingestion_report import IncompleteSplitError
-from components.image_example_gen import image_normalization, ingestion_report, layout, listing
+from components.image_example_gen import beam_ingestion, image_normalization, ingestion_report, layout, listing
 from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY
 
 EVAL_PERCENT = 25  # with 8 training images per class, every split gets both classes (checked in the e2e test)
@@ -168,7 +170,37 @@ def test_decompression_bombs_are_rejected(monkeypatch):
         image_normalization.normalize_image(image_fixtures.rgb_png((0, 0, 0), size=(20, 20)))
 
 
-# ---- fingerprint of the data folder (the cache key) -------------------------------------------------------
+# Entries that are neither entered nor read, with the reason rejected.csv must give (_write_hostile_entries).
+UNREADABLE_ENTRIES = {
+    # Two loops: through fileio.walk, which enters folder links, the paths doubled at every level.
+    "train/horses/loop": r"^link to a folder above it \(-> \.\.\), a loop: links to folders are not followed$",
+    "train/humans/loop": r"^link to a folder above it \(-> \.\.\), a loop",
+    "test/humans/elsewhere": r"^link to a folder \(-> .*outside\): links to folders are not followed; copy",
+    "test/horses/broken.png": r"^broken link \(-> missing\.png\): it leads to nothing that can be opened$",
+    "train/horses/pipe.png": r"^not a regular file \(a FIFO",
+}
+LINKED_FILES = {"train/humans/outside.png": CLASS_NAMES.index("humans")}  # links to a file outside: ingested
+# Listed, then rejected unread for its size (sparse: it takes no disk).
+OVERSIZED_FILE = "train/horses/huge.png"
+OVERSIZED_REASON = (r"^file too large to be an image here: \d+ MiB, over "
+                    rf"{beam_ingestion.MAX_FILE_BYTES >> 20} MiB; not read$")
+
+
+def _write_hostile_entries(data: str) -> None:
+    """UNREADABLE_ENTRIES, LINKED_FILES and OVERSIZED_FILE in `data`, linking to `outside/` beside it."""
+    outside = os.path.join(os.path.dirname(data), "outside")
+    image_fixtures.write_file(os.path.join(outside, "elsewhere.png"), image_fixtures.rgb_png((9, 9, 9)))
+    os.symlink("..", os.path.join(data, "train", "horses", "loop"))
+    os.symlink("..", os.path.join(data, "train", "humans", "loop"))
+    os.symlink(outside, os.path.join(data, "test", "humans", "elsewhere"))
+    os.symlink("missing.png", os.path.join(data, "test", "horses", "broken.png"))
+    os.mkfifo(os.path.join(data, "train", "horses", "pipe.png"))
+    os.symlink(os.path.join(outside, "elsewhere.png"), os.path.join(data, "train", "humans", "outside.png"))
+    with open(os.path.join(data, *OVERSIZED_FILE.split("/")), "wb") as oversized:
+        oversized.truncate(beam_ingestion.MAX_FILE_BYTES + 1)
+
+
+# ---- listing and fingerprint of the data folder (the cache key) -------------------------------------------
 
 def test_fingerprint_changes_exactly_when_a_file_changes(tmp_path):
     data = str(tmp_path / "data")
@@ -198,9 +230,47 @@ def test_fingerprint_changes_exactly_when_a_file_changes(tmp_path):
 def test_listing_includes_hidden_and_nested_files_and_refuses_a_missing_folder(tmp_path):
     image_fixtures.write_file(str(tmp_path / "train" / "horses" / "a" / "b.png"), b"x")
     image_fixtures.write_file(str(tmp_path / ".DS_Store"), b"x")
-    assert listing.list_relative_paths(str(tmp_path)) == [".DS_Store", "train/horses/a/b.png"]
+    assert listing.list_folder(str(tmp_path)) == listing.FolderListing([".DS_Store", "train/horses/a/b.png"], [])
     with pytest.raises(ValueError, match="does not exist"):
-        listing.list_relative_paths(str(tmp_path / "missing"))
+        listing.list_folder(str(tmp_path / "missing"))
+
+
+# Lists a folder in a process whose heap is capped, so a listing that multiplies fails in seconds instead of taking
+# the machine's memory; prints the listing and the peak of Python allocations while listing.
+_CAPPED_LISTING = """
+import json, resource, sys, tracemalloc
+resource.setrlimit(resource.RLIMIT_DATA, (int(sys.argv[2]) << 20, resource.RLIM_INFINITY))
+from components.image_example_gen import listing
+tracemalloc.start()
+folder = listing.list_folder(sys.argv[1])
+print(json.dumps({"files": folder.files, "unreadable": dict(folder.unreadable),
+                  "peak_bytes": tracemalloc.get_traced_memory()[1]}))
+"""
+_LISTING_HEAP_CAP_MIB = 1536  # TensorFlow, which fileio imports, takes about 600 MB
+
+
+def test_folder_links_are_listed_not_entered_so_loops_end_with_little_memory(tmp_path):
+    data = str(tmp_path / "data")
+    labels = image_fixtures.write_clean_data_folder(data, train_per_class=4, test_per_class=2)
+    _write_hostile_entries(data)
+    child = subprocess.run([sys.executable, "-c", _CAPPED_LISTING, data, str(_LISTING_HEAP_CAP_MIB)],
+                           capture_output=True, text=True, timeout=90, check=False)
+    assert child.returncode == 0, child.stderr[-3000:]
+    folder = json.loads(child.stdout.splitlines()[-1])
+    assert folder["files"] == sorted([*labels, *LINKED_FILES, OVERSIZED_FILE])
+    assert sorted(folder["unreadable"]) == sorted(UNREADABLE_ENTRIES)
+    for path, reason in folder["unreadable"].items():
+        assert re.search(UNREADABLE_ENTRIES[path], reason), (path, reason)
+    assert folder["peak_bytes"] < 100_000  # a few hundred bytes per entry
+
+
+def test_the_fingerprint_sees_a_link_to_a_folder_appear(tmp_path):
+    data = str(tmp_path / "data")
+    image_fixtures.write_clean_data_folder(data, train_per_class=1, test_per_class=1)
+    before = listing.fingerprint_folder(data)
+    os.symlink("..", os.path.join(data, "train", "horses", "loop"))
+    after = listing.fingerprint_folder(data)
+    assert before.startswith("files:4,sha256:") and after.startswith("files:4,unreadable:1,sha256:")
 
 
 # ---- reports -----------------------------------------------------------------------------------------------
@@ -274,7 +344,6 @@ REJECTED_FILES = {  # relative path: (bytes, regular expression the reason must 
     "test/humans/nested/deep.png": (image_fixtures.rgb_png((1, 1, 1)), "^inside a sub-folder"),
 }
 
-
 def _awkward_paths() -> Dict[str, image_fixtures.AwkwardImage]:
     """Awkward images spread over both folders and classes."""
     folders = ["train/humans", "test/horses", "train/horses", "test/humans"]
@@ -291,7 +360,8 @@ def _write_mixed_data_folder(data: str) -> Dict[str, int]:
     for path, (content, _) in REJECTED_FILES.items():
         image_fixtures.write_file(os.path.join(data, path), content)
     image_fixtures.write_file(os.path.join(data, DATASET_DESCRIPTION), b'{"source": "synthetic"}')
-    return labels
+    _write_hostile_entries(data)
+    return {**labels, **LINKED_FILES}
 
 
 def _run_example_gen(data: str, workdir: str, *, beam_pipeline_args: Tuple[str, ...] = ()) -> None:
@@ -358,8 +428,11 @@ def test_every_file_is_ingested_once_or_rejected(mixed_run):
     ingested = [path for split in mixed_run["splits"].values() for path in split]
     with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.REJECTED_CSV), newline="") as stream:
         rejected = [row["path"] for row in csv.DictReader(stream)]
-    on_disk = listing.list_relative_paths(mixed_run["data"])
-    assert sorted(ingested + rejected + [DATASET_DESCRIPTION]) == on_disk  # the description is neither
+    on_disk = []  # every entry that is not a folder, walked without entering links (os.walk's default)
+    for folder, folders, files in os.walk(mixed_run["data"]):
+        on_disk += [os.path.relpath(os.path.join(folder, name), mixed_run["data"])
+                    for name in files + [name for name in folders if os.path.islink(os.path.join(folder, name))]]
+    assert sorted(ingested + rejected + [DATASET_DESCRIPTION]) == sorted(on_disk)  # the description is neither
     assert sorted(ingested) == sorted(mixed_run["labels"])
 
 
@@ -395,9 +468,11 @@ def test_awkward_images_arrive_decodable_with_right_shape_and_colour(mixed_run):
 def test_rejected_csv_lists_each_bad_file_with_split_and_reason(mixed_run):
     with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.REJECTED_CSV), newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert [row["path"] for row in rows] == sorted(REJECTED_FILES)
+    reason_patterns = {**{path: pattern for path, (_, pattern) in REJECTED_FILES.items()}, **UNREADABLE_ENTRIES,
+                       OVERSIZED_FILE: OVERSIZED_REASON}
+    assert [row["path"] for row in rows] == sorted(reason_patterns)
     for row in rows:
-        _, reason_pattern = REJECTED_FILES[row["path"]]
+        reason_pattern = reason_patterns[row["path"]]
         assert re.search(reason_pattern, row["reason"]), row
         top_folder = row["path"].split("/")[0] if "/" in row["path"] else ""
         expected_split = {"train": layout.split_of_training_file(row["path"], EVAL_PERCENT),
@@ -414,8 +489,9 @@ def test_summary_file_and_artifact_properties_agree_with_the_splits(mixed_run):
             expected = sum(mixed_run["labels"][path] == label for path in examples)
             assert summary["ingested"][split][class_name] == expected
         assert mixed_run["artifact"].custom_properties[f"ingested_{split}"].int_value == len(examples)
-    assert summary["rejected_total"] == len(REJECTED_FILES)
-    assert mixed_run["artifact"].custom_properties["rejected_total"].int_value == len(REJECTED_FILES)
+    rejected_total = len(REJECTED_FILES) + len(UNREADABLE_ENTRIES) + 1  # and OVERSIZED_FILE
+    assert summary["rejected_total"] == rejected_total
+    assert mixed_run["artifact"].custom_properties["rejected_total"].int_value == rejected_total
     assert summary["rejected"]["(none)"] == {"(none)": 2}  # README.md and validation/horses/horse.png
 
 

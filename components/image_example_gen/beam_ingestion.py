@@ -19,6 +19,10 @@ from components.image_example_gen.layout import SPLIT_NAMES, Placement
 from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY
 
 _REJECTED_TAG = "rejected"
+# Larger files are rejected unread: decoding needs a file's bytes in memory at once, so one huge file (a disk image
+# named .png) would take that much memory per worker. The largest image Pillow decodes below its decompression-bomb
+# limit (about 179 M pixels) is some 540 MB as an 8-bit RGB BMP, and far smaller in any compressed format.
+MAX_FILE_BYTES = 640 * 2**20
 _METRICS_NAMESPACE = "ImageExampleGen"
 FILE_FORMAT = write_split.to_file_format_str(example_gen_pb2.FORMAT_TFRECORDS_GZIP)
 
@@ -51,7 +55,15 @@ class _ReadImageFn(beam.DoFn):
     def process(self, placement: Placement) -> Iterator[Union[IngestedImage, beam.pvalue.TaggedOutput]]:
         # Read errors (permissions, network) raise: Beam retries them, and the run fails rather than
         # quietly dropping a file that might be fine.
-        with fileio.open(posixpath.join(self._input_base, placement.path), "rb") as stream:
+        path = posixpath.join(self._input_base, placement.path)
+        size = fileio.stat(path).length
+        if size > MAX_FILE_BYTES:
+            yield beam.pvalue.TaggedOutput(_REJECTED_TAG, Rejection(
+                placement.path, placement.split, placement.class_name,
+                f"file too large to be an image here: {size / 2**20:.0f} MiB, over {MAX_FILE_BYTES >> 20} MiB; "
+                "not read"))
+            return
+        with fileio.open(path, "rb") as stream:
             data = stream.read()
         try:
             image = image_normalization.normalize_image(data)

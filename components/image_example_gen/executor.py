@@ -15,6 +15,14 @@ from components.image_example_gen import beam_ingestion, ingestion_report, layou
 EVAL_PERCENT_KEY = "eval_percent"
 
 
+def _placements(input_base: str, eval_percent: int) -> List[layout.Placement]:
+    """Every entry of the data folder placed: the files by their path, the unreadable entries rejected as listed."""
+    folder = listing.list_folder(input_base)
+    placements = [layout.place_file(path, eval_percent) for path in layout.data_files(folder.files)]
+    return placements + [layout.place_file(entry.path, eval_percent)._replace(rejection=entry.reason)
+                         for entry in folder.unreadable]
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Writes train/eval/test splits of tf.Examples, rejected.csv and ingestion_summary.json.
 
@@ -30,8 +38,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(layout.SPLIT_NAMES))
         split_uris = {split: artifact_utils.get_split_uri([examples], split) for split in layout.SPLIT_NAMES}
 
-        placements = [layout.place_file(path, eval_percent)
-                      for path in layout.data_files(listing.list_relative_paths(input_base))]
+        placements = _placements(input_base, eval_percent)
         logging.info("Ingesting %d files from %s into %s.", len(placements), input_base, examples.uri)
         with self._make_beam_pipeline() as pipeline:
             beam_ingestion.ingest(pipeline, input_base, placements, split_uris, examples.uri, eval_percent)
