@@ -108,3 +108,13 @@ def test_a_disk_too_full_to_hold_the_folder_is_the_sentence_about_space(fill, tm
         assert cli.main(["run", "--output", output, "--epochs", "1"]) == 1
     assert capsys.readouterr().err == (f"gc-tfx: error: no space left on the disk holding {output}; free space and "
                                        "rerun the same command to resume.\n")
+
+
+def test_the_processes_a_command_starts_do_not_inherit_the_lock(tmp_path):
+    """Beam's workers are started processes: one left behind by a killed run must not keep the folder held."""
+    folder = str(tmp_path / "output")
+    open_files = "import os; print([os.path.realpath(f'/proc/self/fd/{fd}') for fd in os.listdir('/proc/self/fd')])"
+    with output_lock.hold_output_folder(folder, "gc-tfx run"):
+        child = subprocess.run([sys.executable, "-c", open_files], close_fds=False, capture_output=True, text=True,
+                               check=True, timeout=60)
+    assert os.path.join(os.path.realpath(folder), output_lock.LOCK_FILE) not in child.stdout
