@@ -38,6 +38,9 @@ def _add_run_command(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     logging.info(allocator.describe())
     experiment = experiment_from_arguments(args)
+    if args.data is not None and not os.path.isdir(args.data):  # before the output folder is made
+        raise UserError(f"--data {args.data} is not a folder; expected {args.data}/train/{{horses,humans}} and "
+                        f"{args.data}/test/{{horses,humans}}.")
     # The folder is held before TFX is imported, so a second run on it is refused at once; and here, after the
     # re-execution with tcmalloc, in the process that runs the pipeline.
     with disk_space.full_disk_as_user_error(args.output), output_lock.hold_output_folder(args.output, "gc-tfx run"):

@@ -77,6 +77,8 @@ def _open_lock_file(root: str, create_folder: bool) -> int:
             os.makedirs(root, exist_ok=True)
         return os.open(os.path.join(root, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise  # a full disk, said as such by cli.disk_space
         raise _unusable_folder(root, error) from error
 
 

@@ -2,7 +2,6 @@
 
 Failures become one paragraph naming the component and the cause; the full log is in --verbose output.
 """
-import os
 import sys
 import time
 from typing import Optional
@@ -37,12 +36,9 @@ def _failure_paragraph(component: Optional[str], error: BaseException, layout: O
 def run(*, data: Optional[str], output: str, experiment: ExperimentConfig, beam_workers: Optional[int],
         enable_cache: bool, verbose: bool) -> int:
     """Runs the whole pipeline locally; returns the process exit code. `beam_workers` None: chosen by data size.
-    The caller holds the output folder (cli.output_lock)."""
+    The caller has checked that `data` is a folder and holds the output folder (cli.output_lock)."""
     layout = OutputLayout(output)
     training = experiment.training
-    if data is not None and not os.path.isdir(data):
-        raise UserError(f"--data {data} is not a folder; expected {data}/train/{{horses,humans}} and "
-                        f"{data}/test/{{horses,humans}}.")
     try:
         data_root = data if data is not None else _default_data(layout, training.image_size, training.seed)
     except ValueError as error:

@@ -118,3 +118,11 @@ def test_beam_runs_in_process_below_the_file_count_the_help_names(tmp_path, monk
         cli.main(["run", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"fewer than {local_runner.IN_PROCESS_BELOW_FILES:,} files" in help_text
+
+
+def test_a_data_folder_that_is_missing_is_refused_before_the_output_folder_is_made(tmp_path, capsys):
+    output, data = tmp_path / "output", tmp_path / "missing"
+    assert cli.main(["run", "--data", str(data), "--output", str(output), "--epochs", "1"]) == 1
+    assert capsys.readouterr().err == (f"gc-tfx: error: --data {data} is not a folder; expected "
+                                       f"{data}/train/{{horses,humans}} and {data}/test/{{horses,humans}}.\n")
+    assert not output.exists()

@@ -1,4 +1,5 @@
 """One command per output folder, and an output folder that cannot be one, said in one sentence before any work."""
+import itertools
 import os
 import signal
 import socket
@@ -83,3 +84,37 @@ def test_an_output_that_cannot_be_written_is_one_sentence(tmp_path, capsys):
     assert capsys.readouterr().err == (
         f"gc-tfx: error: --output {folder} {why}: gc-tfx writes its artifacts, ML Metadata and the pushed model "
         "there; give a folder you can write to.\n")
+
+
+def _fill_blocks(disk: str) -> None:
+    with open(os.path.join(disk, "ballast"), "wb") as ballast:
+        while True:
+            ballast.write(b"\0" * 4096)
+            ballast.flush()
+
+
+def _fill_inodes(disk: str) -> None:
+    for index in itertools.count():
+        open(os.path.join(disk, f"empty-{index}"), "wb").close()
+
+
+@pytest.mark.parametrize("fill", [_fill_blocks, _fill_inodes])  # no room for the lock note / for the folder
+def test_a_disk_too_full_to_hold_the_folder_is_the_sentence_about_space(fill, tmp_path, capsys):
+    disk = str(tmp_path / "disk")
+    with tmpfs.mounted(disk, "64k", inodes=64):
+        with pytest.raises(OSError, match="No space left"):
+            fill(disk)
+        output = os.path.join(disk, "output")
+        assert cli.main(["run", "--output", output, "--epochs", "1"]) == 1
+    assert capsys.readouterr().err == (f"gc-tfx: error: no space left on the disk holding {output}; free space and "
+                                       "rerun the same command to resume.\n")
+
+
+def test_the_processes_a_command_starts_do_not_inherit_the_lock(tmp_path):
+    """Beam's workers are started processes: one left behind by a killed run must not keep the folder held."""
+    folder = str(tmp_path / "output")
+    open_files = "import os; print([os.path.realpath(f'/proc/self/fd/{fd}') for fd in os.listdir('/proc/self/fd')])"
+    with output_lock.hold_output_folder(folder, "gc-tfx run"):
+        child = subprocess.run([sys.executable, "-c", open_files], close_fds=False, capture_output=True, text=True,
+                               check=True, timeout=60)
+    assert os.path.join(os.path.realpath(folder), output_lock.LOCK_FILE) not in child.stdout

@@ -2,7 +2,7 @@
 import contextlib
 import os
 import subprocess
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import pytest
 
@@ -23,10 +23,11 @@ def _mount(arguments: List[str]) -> None:
 class Tmpfs:
     """A tmpfs mounted at `path`; `resize` grows (or shrinks) it in place, keeping its files."""
 
-    def __init__(self, path: str, size: str, read_only: bool = False):
-        """`size` as mount(8) takes it: "4608k", "64M"."""
+    def __init__(self, path: str, size: str, read_only: bool = False, inodes: Optional[int] = None):
+        """`size` as mount(8) takes it ("4608k", "64M"); `inodes` caps the number of files and folders."""
         os.makedirs(path, exist_ok=True)
-        _mount(["-t", "tmpfs", "-o", f"size={size}" + (",ro" if read_only else ""), "tmpfs", path])
+        options = [f"size={size}", *(["ro"] if read_only else []), *([f"nr_inodes={inodes}"] if inodes else [])]
+        _mount(["-t", "tmpfs", "-o", ",".join(options), "tmpfs", path])
         self.path = path
 
     def resize(self, size: str) -> None:
@@ -37,10 +38,10 @@ class Tmpfs:
 
 
 @contextlib.contextmanager
-def mounted(path: str, size: str, read_only: bool = False) -> Iterator[Tmpfs]:
+def mounted(path: str, size: str, read_only: bool = False, inodes: Optional[int] = None) -> Iterator[Tmpfs]:
     """A tmpfs at `path` for the block; skips the test where mounting is refused."""
     try:
-        disk = Tmpfs(path, size, read_only)
+        disk = Tmpfs(path, size, read_only, inodes)
     except MountRefused as refusal:
         pytest.skip(f"cannot mount a tmpfs here: {refusal}")
     try:
