@@ -14,18 +14,19 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional
 
-from cli import output_lock
-from cli import metadata_reader
+from cli import metadata_reader, output_lock
+from pipeline import experiment as ids
+from trainer.config import METHODS
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN_IMAGES_PER_CLASS = 6
 TEST_IMAGES_PER_CLASS = 2
 SEED = 42
 # The first pipeline nodes, which a resumed run must take from the cache.
-UPSTREAM_NODES = ("ImageExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataValidationGate",
-                  "Transform")
-NODES = frozenset({*UPSTREAM_NODES, f"trainer_gc_seed{SEED}", f"trainer_baseline_seed{SEED}", f"evaluator_seed{SEED}",
-                   "ModelSelection", "Pusher"})
+UPSTREAM_NODES = (ids.EXAMPLE_GEN_ID, ids.STATISTICS_GEN_ID, ids.SCHEMA_GEN_ID, ids.EXAMPLE_VALIDATOR_ID,
+                  ids.VALIDATION_GATE_ID, ids.TRANSFORM_ID)
+NODES = frozenset({*UPSTREAM_NODES, *(ids.trainer_id(method, SEED) for method in METHODS), ids.evaluator_id(SEED),
+                   ids.MODEL_SELECTION_ID, ids.PUSHER_ID, ids.REVIEW_ID})
 # The end of a Trainer's epoch on the console: "    gc seed 42: epoch 1/1, loss ...".
 EPOCH_LINE = re.compile(r"^    (?P<method>gc|baseline) seed (?P<seed>\d+): epoch 1/1,", re.MULTILINE)
 _POLL_SECONDS = 0.2

@@ -20,6 +20,7 @@ import pytest
 
 import fault_runs
 import image_fixtures
+import shared_run
 import tmpfs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("faults")]
@@ -28,9 +29,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("faults")]
 # then 1.5 MB for each of the selection's and the Pusher's copies of the model.
 FULL_DISK_KIB = 4608
 GROWN_DISK_MIB = 64
-# What a run identical to a finished one executes again: the selection is never cached, so the Pusher gets a new
-# input.
-NEVER_CACHED_NODES = ("ModelSelection", "Pusher")
+# What a run identical to a finished one executes again: the selection is never cached, so the Pusher and the
+# Review step get new inputs.
+NEVER_CACHED_NODES = shared_run.RERUN_NODES
 
 
 @dataclasses.dataclass(frozen=True)
