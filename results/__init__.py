@@ -1,3 +1,4 @@
-"""The results model: typed records of what a run did (ingestion, training, the study and the selection), the
-statistics behind the verdict, and the ids every room names them by. Pure Python, pydantic, NumPy and SciPy: no TFX
-or TensorFlow, so readers (the CLI's end summary, the report, scripts) stay light."""
+"""The results model: typed records of what a run did (ingestion, the study and the selection) and the statistics
+behind the verdict. Pure Python, pydantic, NumPy and SciPy, and the lowest room: it imports no other of ours, and
+TensorFlow only to read a record from gs:// or s3://, so readers (the CLI's end summary, the report, scripts) stay
+light."""
