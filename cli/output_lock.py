@@ -8,35 +8,26 @@ who holds it (PID, host, command, start time), read only to name the holder in t
 removed: removing a lock file while another process waits on it would let two processes hold two different files.
 """
 import contextlib
-import dataclasses
 import datetime
 import errno
 import fcntl
-import json
 import os
 import socket
 from typing import Iterator, Optional
 
 from cli.errors import UserError
+from results.records import Record
 
 LOCK_FILE = ".gc-tfx.lock"
 
 
-@dataclasses.dataclass(frozen=True)
-class LockHolder:
+class LockHolder(Record):
     """Who holds an output folder: the note written into its lock file."""
 
     pid: int
     host: str
     command: str
     started: str  # local time, ISO 8601 to the second
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> "LockHolder":
-        return cls(**json.loads(text))
 
     def describe(self) -> str:
         return f"`{self.command}` (PID {self.pid} on host {self.host}, started {self.started})"
@@ -46,7 +37,7 @@ def _read_holder(descriptor: int) -> Optional[LockHolder]:
     """The note in the lock file, or None while its holder has not written it yet (or wrote something else)."""
     try:
         return LockHolder.from_json(os.pread(descriptor, 4096, 0).decode("utf-8"))
-    except (ValueError, TypeError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except ValueError:  # an invalid record, or not UTF-8
         return None
 
 
