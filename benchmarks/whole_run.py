@@ -22,7 +22,7 @@ from local_runner import OutputLayout
 from pipeline.experiment import ExperimentConfig, is_trainer_id
 from cli import metadata_reader
 from trainer.config import TrainingConfig
-from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
+from trainer.training_record import TrainingRecord
 
 NAME = "whole_run"
 # Issue 16, at the full preset (the default data and epochs): small runs are all fixed costs by design.
@@ -101,7 +101,7 @@ def _component_seconds(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[
 
 def _training_records(nodes: Dict[str, metadata_reader.NodeExecution]) -> Dict[str, TrainingRecord]:
     """Each Trainer's own training_record.json, found through its `model_run` artifact."""
-    return {node_id: TrainingRecord.read(os.path.join(node.output("model_run").uri, TRAINING_RECORD_FILE))
+    return {node_id: TrainingRecord.read_in(node.output("model_run").uri)
             for node_id, node in nodes.items() if is_trainer_id(node_id)}
 
 

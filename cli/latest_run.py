@@ -20,7 +20,7 @@ from pipeline.experiment import (EXAMPLE_GEN_ID, EXAMPLE_VALIDATOR_ID, MODEL_SEL
                                  STATISTICS_GEN_ID, evaluator_id, trainer_id)
 from report.build import ReportFiles, write_report
 from report.run_results import ResultsError, RunArtifacts, RunInfo, RunResults, load_run_results
-from results.selection import SELECTION_FILE, SelectionRecord
+from results.selection import SelectionRecord
 from trainer.config import METHODS
 
 REPORT_FOLDER = "report"  # OUTPUT/report/: index.html and summary.json
@@ -60,7 +60,7 @@ class LatestRun:
     def artifacts(self) -> RunArtifacts:
         """The artifacts a review reads; LookupError/OSError/ValueError when the selection cannot be read."""
         blessing = self.artifact(MODEL_SELECTION_ID, "blessing")
-        seeds = [int(seed) for seed in SelectionRecord.read(os.path.join(blessing.uri, SELECTION_FILE)).model_uris]
+        seeds = [int(seed) for seed in SelectionRecord.read_in(blessing.uri).model_uris]
         model_runs = {(method, seed): self.artifact(trainer_id(method, seed), "model_run")
                       for seed in seeds for method in METHODS}
         return RunArtifacts(

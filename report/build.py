@@ -12,7 +12,7 @@ from report import page
 from report.run_results import RunResults
 
 PAGE_FILE = "index.html"
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = RunResults.FILE_NAME
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,9 +9,9 @@ from typing import Any, Dict, List, Optional
 
 from report import formatting
 from report.run_results import RunResults
-from report.tfma_results import ThresholdCounts
+from report.tfma_results import ConfusionMatrix, ThresholdCounts
 from trainer.config import BASELINE, GC
-from trainer.features import CLASS_NAMES, DECISION_THRESHOLD
+from trainer.features import CLASS_NAMES
 
 # The scalar rows of the run's system.Metrics, in this order: what Compare runs puts side by side.
 GC_MEAN = "gc_mean_test_accuracy"
@@ -39,11 +39,8 @@ def scalar_metrics(results: RunResults) -> Dict[str, float]:
     return {name: float(value) for name, value in rows.items() if value is not None and math.isfinite(value)}
 
 
-def confusion_matrix(counts: ThresholdCounts) -> Optional[Dict[str, Any]]:
-    """The matrix at DECISION_THRESHOLD: one row per true class, one column per predicted class."""
-    matrix = counts.at(DECISION_THRESHOLD)
-    if matrix is None:
-        return None
+def confusion_matrix(matrix: ConfusionMatrix) -> Dict[str, Any]:
+    """In the kfp SDK's shape: one row per true class, one column per predicted class."""
     rows = [[matrix.true_negatives, matrix.false_positives], [matrix.false_negatives, matrix.true_positives]]
     return {"annotationSpecs": [{"displayName": name} for name in CLASS_NAMES],
             "rows": [{"row": [float(count) for count in row]} for row in rows]}
@@ -95,8 +92,8 @@ def classification_metrics(results: RunResults) -> Dict[str, Optional[Dict[str, 
     by_method = {}
     for method in (GC, BASELINE):
         model = results.models[method]
-        counts = model.plots.threshold_counts if model.plots else None
-        matrix = confusion_matrix(counts) if counts else None
-        by_method[method] = None if matrix is None else {"confusionMatrix": matrix,
-                                                         "confidenceMetrics": confidence_metrics(counts)}
+        matrix = model.confusion_at_threshold  # None without a ConfusionMatrixPlot holding DECISION_THRESHOLD
+        by_method[method] = None if matrix is None else {
+            "confusionMatrix": confusion_matrix(matrix),
+            "confidenceMetrics": confidence_metrics(model.plots.threshold_counts)}
     return by_method

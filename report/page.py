@@ -97,7 +97,9 @@ def _plots(results: RunResults) -> Dict[str, Any]:
               if model.plots and model.plots.threshold_counts}
     bins = {method: model.plots.calibration for method, model in models.items()
             if model.plots and model.plots.calibration}
-    missing = lambda present: [labels[method] for method in METHODS if method not in present]  # noqa: E731
+    def missing(present: Dict[str, Any]) -> List[str]:
+        return [labels[method] for method in METHODS if method not in present]
+
     auc = {method: model.test_metrics.get("auc") for method, model in models.items()}
     return {"threshold": DECISION_THRESHOLD, "missing_all": results.notes.get("plots"),
             "confusion": charts.confusion_matrices(matrices, labels) if matrices else None,
@@ -193,7 +195,6 @@ def _header(results: RunResults) -> Optional[Dict[str, str]]:
 def render(results: RunResults) -> str:
     """The whole page."""
     return _environment().get_template("report.html.j2").render(
-        csp=CONTENT_SECURITY_POLICY, css=_environment().loader.get_source(_environment(), "report.css")[0],
-        sections=SECTIONS, header=_header(results), verdict=_verdict(results), metrics=_metrics(results),
+        csp=CONTENT_SECURITY_POLICY, sections=SECTIONS, header=_header(results), verdict=_verdict(results), metrics=_metrics(results),
         plots=_plots(results), training=_training(results), data=_data(results),
         tensorboard=results.tensorboard_command)

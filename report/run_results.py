@@ -11,7 +11,7 @@ an older pipeline or a damaged artifact; then the piece is None and `notes` says
 """
 import csv
 import dataclasses
-import io
+import itertools
 import os
 import shlex
 from typing import Callable, Dict, List, Optional, Tuple, TypeVar
@@ -21,12 +21,12 @@ from absl import logging
 from tfx import types
 
 from report import data_statistics, tfma_results
-from results.ingestion import REJECTED_CSV, SUMMARY_JSON, IngestionSummary
-from results.records import Number, Record, read_text
-from results.selection import SELECTION_FILE, TOLERANCE, SelectionRecord
+from results.ingestion import REJECTED_CSV, IngestionSummary
+from results.records import Number, Record, open_text
+from results.selection import TOLERANCE, SelectionRecord
 from trainer.config import BASELINE, GC, METHODS
 from trainer.features import DECISION_THRESHOLD, SPLIT_NAMES
-from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
+from trainer.training_record import TrainingRecord
 
 REJECTED_ROWS_SHOWN = 200  # the rest stay in rejected.csv; a page of thousands of rows helps nobody
 TIE = "tie"
@@ -100,6 +100,8 @@ class ModelResults(Record):
 
 class RunResults(Record):
     """The run, ready to review. `notes` maps a missing piece's name to why it is missing."""
+
+    FILE_NAME = "summary.json"
 
     run: Optional[RunInfo]
     ingestion: IngestionSummary
@@ -193,12 +195,10 @@ def _optional(notes: Dict[str, str], piece: str, load: Callable[[], ValueT]) -> 
 
 
 def _rejected_files(rejected_csv: str) -> List[RejectedFile]:
-    rows = []
-    for row in csv.DictReader(io.StringIO(read_text(rejected_csv), newline="")):
-        if len(rows) == REJECTED_ROWS_SHOWN:
-            break
-        rows.append(RejectedFile(path=row["path"], split=row["split"], reason=row["reason"]))
-    return rows
+    """The first REJECTED_ROWS_SHOWN rows, read as a stream: a hostile folder can reject millions of files."""
+    with open_text(rejected_csv) as stream:
+        rows = itertools.islice(csv.DictReader(stream), REJECTED_ROWS_SHOWN)
+        return [RejectedFile(path=row["path"], split=row["split"], reason=row["reason"]) for row in rows]
 
 
 def _evaluator_check(evaluation_uri: str) -> tfma_results.EvaluatorCheck:
@@ -235,7 +235,7 @@ def _model_results(artifacts: RunArtifacts, seed: int, notes: Dict[str, str]) ->
             notes[training_piece(method)] = f"no model_run artifact of the {method} Trainer of seed {seed}"
         training = None if model_run is None else _optional(
             notes, training_piece(method),
-            lambda uri=model_run.uri: TrainingRecord.read(os.path.join(uri, TRAINING_RECORD_FILE)))
+            lambda uri=model_run.uri: TrainingRecord.read_in(uri))
         results[method] = ModelResults(method=method, seed=seed,
                                        test_metrics=tfma_results.metrics_of_model(metrics_by_model, method),
                                        plots=plots_by_model.get(method),
@@ -249,13 +249,13 @@ def load_run_results(artifacts: RunArtifacts, run: Optional[RunInfo] = None) -> 
     notes: Dict[str, str] = {}
     rejected_csv = os.path.join(artifacts.examples.uri, REJECTED_CSV)
     try:
-        selection = SelectionRecord.read(os.path.join(artifacts.blessing.uri, SELECTION_FILE))
+        selection = SelectionRecord.read_in(artifacts.blessing.uri)
         seed = selection.choice.seed
         if seed not in artifacts.evaluations:
             raise LookupError(f"no evaluation of seed {seed}, the chosen model's (evaluated: "
                               f"{sorted(artifacts.evaluations)})")
         models = _model_results(artifacts, seed, notes)
-        ingestion = IngestionSummary.read(os.path.join(artifacts.examples.uri, SUMMARY_JSON))
+        ingestion = IngestionSummary.read_in(artifacts.examples.uri)
         rejected = _rejected_files(rejected_csv)
     except (LookupError, OSError, ValueError) as error:
         raise ResultsError(f"the run's results cannot be read: {error}") from error

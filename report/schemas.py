@@ -7,15 +7,14 @@ import os
 import sys
 from typing import Dict, Type
 
-from report.build import SUMMARY_FILE
 from report.run_results import RunResults
-from results.ingestion import SUMMARY_JSON, IngestionSummary
+from results.ingestion import IngestionSummary
 from results.records import Record
-from results.selection import SELECTION_FILE, SelectionRecord
-from trainer.training_record import TRAINING_RECORD_FILE, TrainingRecord
+from results.selection import SelectionRecord
+from trainer.training_record import TrainingRecord
 
-RECORDS: Dict[str, Type[Record]] = {SUMMARY_FILE: RunResults, SELECTION_FILE: SelectionRecord,
-                                    TRAINING_RECORD_FILE: TrainingRecord, SUMMARY_JSON: IngestionSummary}
+RECORDS: Dict[str, Type[Record]] = {record.FILE_NAME: record
+                                    for record in (RunResults, SelectionRecord, TrainingRecord, IngestionSummary)}
 
 
 def schema_file_name(record_file: str) -> str:

@@ -17,6 +17,8 @@ class IngestionSummary(Record):
     """`ingested` holds every split and class (zeros included); `rejected` counts by split and class, NONE_KEY
     standing for files outside any split or class folder."""
 
+    FILE_NAME = SUMMARY_JSON
+
     data_folder: str
     eval_percent: int
     ingested: Dict[str, Dict[str, int]]  # split -> class name -> images

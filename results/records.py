@@ -4,7 +4,8 @@ JSON has no NaN or infinity. A number that is not a number (TFMA reports precisi
 predicts the positive class) is None in memory and null in the file, for every record alike (`Number`).
 """
 import math
-from typing import Annotated, Optional, Type, TypeVar
+import os
+from typing import IO, Annotated, ClassVar, Optional, Type, TypeVar
 
 import pydantic
 
@@ -26,6 +27,7 @@ class Record(pydantic.BaseModel):
     and ignored when it is read back."""
 
     model_config = pydantic.ConfigDict(frozen=True, extra="ignore", ser_json_inf_nan="null")
+    FILE_NAME: ClassVar[str] = ""  # the record's file in the artifact or folder that holds it
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
@@ -46,13 +48,22 @@ class Record(pydantic.BaseModel):
         """The record in the file at `path`, a local path or a gs:// or s3:// URI."""
         return cls.from_json(read_text(path), source=path)
 
+    @classmethod
+    def read_in(cls: Type[RecordT], folder: str) -> RecordT:
+        """The record's file (FILE_NAME) in `folder`, e.g. an artifact's URI."""
+        return cls.read(os.path.join(folder, cls.FILE_NAME))
 
-def read_text(path: str) -> str:
-    """A text file's contents, local or in object storage (TensorFlow is imported only for the latter)."""
+
+def open_text(path: str) -> IO[str]:
+    """A text file opened for reading, local or in object storage (TensorFlow is imported only for the latter)."""
     if "://" in path:
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-        with tf.io.gfile.GFile(path) as remote:
-            return remote.read()
-    with open(path, encoding="utf-8") as local:
-        return local.read()
+        return tf.io.gfile.GFile(path)
+    return open(path, encoding="utf-8", newline="")
+
+
+def read_text(path: str) -> str:
+    """A text file's contents, local or in object storage."""
+    with open_text(path) as text:
+        return text.read()

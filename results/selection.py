@@ -50,6 +50,8 @@ class Choice(Record):
 class SelectionRecord(Record):
     """What was compared, what it showed, and what was chosen; seeds are keys as strings (JSON objects)."""
 
+    FILE_NAME = SELECTION_FILE
+
     study: Study
     rule: str
     choice: Choice

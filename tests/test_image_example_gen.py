@@ -23,8 +23,9 @@ from ml_metadata.proto import metadata_store_pb2
 import image_fixtures
 from components.image_example_gen.component import ImageExampleGen
 from components.image_example_gen.ingestion_report import IncompleteSplitError
+from results.ingestion import REJECTED_CSV, SUMMARY_JSON, IngestionSummary
 from components.image_example_gen import beam_ingestion, image_normalization, ingestion_report, layout, listing
-from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY
+from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY, SPLIT_NAMES
 
 EVAL_PERCENT = 25  # with 8 training images per class, every split gets both classes (checked in the e2e test)
 
@@ -287,7 +288,7 @@ def test_rejected_csv_is_sorted_and_quotes_awkward_paths():
     ]
 
 
-def _summary(ingested: Dict[Tuple[str, str], int]) -> ingestion_report.IngestionSummary:
+def _summary(ingested: Dict[Tuple[str, str], int]) -> IngestionSummary:
     return ingestion_report.build_summary(
         list(ingested.items()), [ingestion_report.Rejection("eval/humans/x.png", "eval", "humans", "empty")],
         data_folder="gs://bucket/data", eval_percent=10)
@@ -306,12 +307,12 @@ def test_summary_counts_every_split_and_class_including_zeros():
 def test_summary_file_round_trips_and_spells_out_the_totals():
     summary = _summary({("train", "horses"): 3, ("test", "humans"): 2})
     text = summary.to_json()
-    assert ingestion_report.IngestionSummary.from_json(text) == summary
+    assert IngestionSummary.from_json(text) == summary
     assert (json.loads(text)["ingested_total"], json.loads(text)["rejected_total"]) == (5, 1)
 
 
 def test_a_class_missing_from_a_split_names_folder_split_and_class():
-    counts = {(split, class_name): 1 for split in layout.SPLIT_NAMES for class_name in CLASS_NAMES}
+    counts = {(split, class_name): 1 for split in SPLIT_NAMES for class_name in CLASS_NAMES}
     ingestion_report.check_every_split_has_every_class(_summary(counts), "uri/rejected.csv")
     counts[("eval", "humans")] = 0
     with pytest.raises(IncompleteSplitError) as error:
@@ -408,7 +409,7 @@ def mixed_run(tmp_path_factory):
     labels = _write_mixed_data_folder(data)
     _run_example_gen(data, workdir)
     artifact, _ = _latest_examples(workdir)
-    splits = {split: _read_split(artifact.uri, split) for split in layout.SPLIT_NAMES}
+    splits = {split: _read_split(artifact.uri, split) for split in SPLIT_NAMES}
     return {"data": data, "labels": labels, "artifact": artifact, "splits": splits, "workdir": workdir}
 
 
@@ -420,13 +421,13 @@ def test_examples_artifact_is_standard(mixed_run):
     assert artifact.custom_properties["file_format"].string_value == "tfrecords_gzip"
     assert artifact.custom_properties["input_fingerprint"].string_value.startswith("files:")
     assert sorted(os.listdir(artifact.uri)) == sorted(["Split-eval", "Split-test", "Split-train",
-                                                       ingestion_report.REJECTED_CSV, ingestion_report.SUMMARY_JSON])
+                                                       REJECTED_CSV, SUMMARY_JSON])
 
 
 @pytest.mark.e2e
 def test_every_file_is_ingested_once_or_rejected(mixed_run):
     ingested = [path for split in mixed_run["splits"].values() for path in split]
-    with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.REJECTED_CSV), newline="") as stream:
+    with open(os.path.join(mixed_run["artifact"].uri, REJECTED_CSV), newline="") as stream:
         rejected = [row["path"] for row in csv.DictReader(stream)]
     on_disk = []  # every entry that is not a folder, walked without entering links (os.walk's default)
     for folder, folders, files in os.walk(mixed_run["data"]):
@@ -466,7 +467,7 @@ def test_awkward_images_arrive_decodable_with_right_shape_and_colour(mixed_run):
 
 @pytest.mark.e2e
 def test_rejected_csv_lists_each_bad_file_with_split_and_reason(mixed_run):
-    with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.REJECTED_CSV), newline="") as stream:
+    with open(os.path.join(mixed_run["artifact"].uri, REJECTED_CSV), newline="") as stream:
         rows = list(csv.DictReader(stream))
     reason_patterns = {**{path: pattern for path, (_, pattern) in REJECTED_FILES.items()}, **UNREADABLE_ENTRIES,
                        OVERSIZED_FILE: OVERSIZED_REASON}
@@ -482,7 +483,7 @@ def test_rejected_csv_lists_each_bad_file_with_split_and_reason(mixed_run):
 
 @pytest.mark.e2e
 def test_summary_file_and_artifact_properties_agree_with_the_splits(mixed_run):
-    with open(os.path.join(mixed_run["artifact"].uri, ingestion_report.SUMMARY_JSON)) as stream:
+    with open(os.path.join(mixed_run["artifact"].uri, SUMMARY_JSON)) as stream:
         summary = json.load(stream)
     for split, examples in mixed_run["splits"].items():
         for label, class_name in enumerate(CLASS_NAMES):
@@ -500,7 +501,7 @@ def test_a_second_run_splits_identically_even_on_several_workers(mixed_run, tmp_
     _run_example_gen(mixed_run["data"], str(tmp_path),
                      beam_pipeline_args=("--direct_running_mode=multi_threading", "--direct_num_workers=2"))
     artifact, _ = _latest_examples(str(tmp_path))
-    for split in layout.SPLIT_NAMES:
+    for split in SPLIT_NAMES:
         again = _read_split(artifact.uri, split)
         assert sorted(again) == sorted(mixed_run["splits"][split])
         assert all(again[path] == example for path, example in mixed_run["splits"][split].items())

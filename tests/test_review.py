@@ -45,7 +45,7 @@ def test_confusion_matrix_rows_are_true_classes_and_the_roc_drops_infinite_point
                         false_negatives=0),
         ConfusionMatrix(threshold=0.5, true_positives=3, false_positives=1, true_negatives=3, false_negatives=1),
         ConfusionMatrix(threshold=1.0, true_positives=0, false_positives=0, true_negatives=4, false_negatives=4)))
-    assert kfp_outputs.confusion_matrix(counts) == {
+    assert kfp_outputs.confusion_matrix(counts.at(0.5)) == {
         "annotationSpecs": [{"displayName": "horses"}, {"displayName": "humans"}],
         "rows": [{"row": [3.0, 1.0]}, {"row": [1.0, 3.0]}]}  # true horses: 3 right, 1 called human
     assert kfp_outputs.confidence_metrics(counts) == [

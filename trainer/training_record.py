@@ -20,6 +20,7 @@ class TrainingRecord(Record):
     """One Trainer's run: settings, starting point, per-epoch history and where its time went (seconds)."""
 
     model_config = pydantic.ConfigDict(arbitrary_types_allowed=True)
+    FILE_NAME = TRAINING_RECORD_FILE
 
     settings: TrainerSettings  # in the file: the flat `custom_config` the Trainer was given
     optimizer: str  # the optimizer's name, e.g. "GC_RMSprop"

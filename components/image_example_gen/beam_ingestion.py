@@ -13,10 +13,10 @@ from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 
 from components.image_example_gen import image_normalization
-from components.image_example_gen.ingestion_report import (REJECTED_CSV, SUMMARY_JSON, Rejection,
-                                                           build_summary, rejected_csv_text)
-from components.image_example_gen.layout import SPLIT_NAMES, Placement
-from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY
+from components.image_example_gen.ingestion_report import Rejection, build_summary, rejected_csv_text
+from components.image_example_gen.layout import Placement
+from results.ingestion import REJECTED_CSV, SUMMARY_JSON
+from trainer.features import CLASS_NAMES, FILENAME_KEY, IMAGE_KEY, LABEL_KEY, SPLIT_NAMES
 
 _REJECTED_TAG = "rejected"
 # Larger files are rejected unread: decoding needs a file's bytes in memory at once, so one huge file (a disk image

@@ -6,11 +6,12 @@ from absl import logging
 from tfx import types
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
-from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
 from components.image_example_gen import beam_ingestion, ingestion_report, layout, listing
+from results.ingestion import REJECTED_CSV, IngestionSummary
+from trainer.features import SPLIT_NAMES
 
 EVAL_PERCENT_KEY = "eval_percent"
 
@@ -35,19 +36,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
         eval_percent = layout.validate_eval_percent(exec_properties[EVAL_PERCENT_KEY])
         examples = artifact_utils.get_single_instance(output_dict[standard_component_specs.EXAMPLES_KEY])
-        examples.split_names = artifact_utils.encode_split_names(list(layout.SPLIT_NAMES))
-        split_uris = {split: artifact_utils.get_split_uri([examples], split) for split in layout.SPLIT_NAMES}
+        examples.split_names = artifact_utils.encode_split_names(list(SPLIT_NAMES))
+        split_uris = {split: artifact_utils.get_split_uri([examples], split) for split in SPLIT_NAMES}
 
         placements = _placements(input_base, eval_percent)
         logging.info("Ingesting %d files from %s into %s.", len(placements), input_base, examples.uri)
         with self._make_beam_pipeline() as pipeline:
             beam_ingestion.ingest(pipeline, input_base, placements, split_uris, examples.uri, eval_percent)
 
-        with fileio.open(posixpath.join(examples.uri, ingestion_report.SUMMARY_JSON), "r") as stream:
-            summary = ingestion_report.IngestionSummary.from_json(stream.read())
+        summary = IngestionSummary.read_in(examples.uri)
         logging.info("Ingestion summary: %s", summary)
         ingestion_report.check_every_split_has_every_class(
-            summary, posixpath.join(examples.uri, ingestion_report.REJECTED_CSV))
+            summary, posixpath.join(examples.uri, REJECTED_CSV))
 
         for name, value in ingestion_report.count_properties(summary).items():
             examples.set_int_custom_property(name, value)

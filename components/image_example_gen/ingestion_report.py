@@ -7,8 +7,7 @@ import csv
 import io
 from typing import Dict, Iterable, List, Mapping, NamedTuple, Tuple
 
-from results.ingestion import (NONE_KEY, REJECTED_COLUMNS, REJECTED_CSV, SUMMARY_JSON,  # noqa: F401 (re-exported)
-                               IngestionSummary)
+from results.ingestion import NONE_KEY, REJECTED_COLUMNS, IngestionSummary
 from trainer.features import CLASS_NAMES, EVAL_SPLIT, SPLIT_NAMES
 
 

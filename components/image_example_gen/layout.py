@@ -8,7 +8,7 @@ import hashlib
 import posixpath
 from typing import Iterable, List, NamedTuple, Optional
 
-from trainer.features import CLASS_NAMES, EVAL_SPLIT, SPLIT_NAMES, TEST_SPLIT, TRAIN_SPLIT  # noqa: F401 (re-exported)
+from trainer.features import CLASS_NAMES, EVAL_SPLIT, TEST_SPLIT, TRAIN_SPLIT
 
 TRAIN_FOLDER = "train"
 TEST_FOLDER = "test"

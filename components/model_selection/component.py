@@ -36,7 +36,7 @@ from results import paired_statistics
 from results.selection import SELECTION_FILE, Candidate, SelectionRecord
 from trainer.config import BASELINE, GC, METHODS
 from trainer.features import TEST_SPLIT
-from trainer.training_record import EVAL_ACCURACY, EVAL_LOSS, TRAINING_RECORD_FILE, TrainingRecord
+from trainer.training_record import EVAL_ACCURACY, EVAL_LOSS, TrainingRecord
 
 EXAMPLES_KEY = "examples"
 MODEL_KEY = "model"
@@ -133,9 +133,8 @@ class Executor(base_executor.BaseExecutor):
             for method in METHODS:
                 probability = predictions.probabilities(models[method, seed], test)
                 correct[method] = predictions.correct(probability, test.labels)
-                record = TrainingRecord.read(os.path.join(
-                    artifact_utils.get_single_instance(input_dict[model_run_key(method, seed)]).uri,
-                    TRAINING_RECORD_FILE))
+                record = TrainingRecord.read_in(
+                    artifact_utils.get_single_instance(input_dict[model_run_key(method, seed)]).uri)
                 candidates.append(_candidate(method, seed, record, metrics[method][rules.PRIMARY_METRIC]))
             pair = paired_statistics.PairedPredictions(correct[GC], correct[BASELINE])
             pairs.append(pair)
