@@ -53,10 +53,15 @@ def _chromium_run(page: str, work_dir: pathlib.Path, *mode: str) -> subprocess.C
 
 
 def render(page: str, work_dir: pathlib.Path) -> Rendering:
-    """Screenshots `page` and collects its console messages, then dumps the DOM Chromium built from it."""
+    """Screenshots `page` and collects its console messages, then dumps the DOM Chromium built from it.
+
+    A virtual time budget lets the page finish loading (frames and images included) before either is taken; without
+    it a screenshot can catch a `srcdoc` frame not yet drawn.
+    """
     screenshot_path = work_dir / "screenshot.png"
-    shot = _chromium_run(page, work_dir, f"--screenshot={screenshot_path}")
-    dom = _chromium_run(page, work_dir, "--dump-dom")
+    settle = "--virtual-time-budget=10000"
+    shot = _chromium_run(page, work_dir, settle, f"--screenshot={screenshot_path}")
+    dom = _chromium_run(page, work_dir, settle, "--dump-dom")
     console = [line for line in (shot.stderr + dom.stderr).splitlines() if CONSOLE_LINE.search(line)]
     return Rendering(console=console, screenshot=Image.open(screenshot_path).convert("RGB"), dom=dom.stdout)
 
